@@ -1,0 +1,152 @@
+// Package reading defines the one value that flows through hazwatch: a sensor's
+// measurement at a time, with the tags that identify its series.
+package reading
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tag is one InfluxDB tag beyond the fixed site, kind and sensor tags.
+type Tag struct {
+	Key, Value string
+}
+
+// Reading is one measured value of one sensor at one time.
+//
+// Site, Kind and Sensor are the series identity used by the catalogue and the
+// rules; Tags holds the subscription's other topic tags and the configured
+// static tags, sorted by key, so that the same series always encodes the same.
+type Reading struct {
+	Measurement string
+	Site        string
+	Kind        string
+	Sensor      string
+	Tags        []Tag
+	// Field is the InfluxDB field name: "value", or the JSON field the value came from.
+	Field string
+	Value float64
+	Time  time.Time
+}
+
+// Tag returns the value of tag key: site, kind, sensor, field or one of Tags.
+func (r *Reading) Tag(key string) (string, bool) {
+	switch key {
+	case "site":
+		return r.Site, true
+	case "kind":
+		return r.Kind, true
+	case "sensor":
+		return r.Sensor, true
+	case "field":
+		return r.Field, true
+	}
+	for _, t := range r.Tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// SeriesKey identifies the reading's series: measurement, tags and field. Two
+// readings with the same key are points of one series.
+func (r *Reading) SeriesKey() string {
+	var b strings.Builder
+	b.Grow(len(r.Measurement) + len(r.Site) + len(r.Kind) + len(r.Sensor) + len(r.Field) + 8)
+	b.WriteString(r.Measurement)
+	b.WriteByte(',')
+	b.WriteString(r.Site)
+	b.WriteByte(',')
+	b.WriteString(r.Kind)
+	b.WriteByte(',')
+	b.WriteString(r.Sensor)
+	for _, t := range r.Tags {
+		b.WriteByte(',')
+		b.WriteString(t.Key)
+		b.WriteByte('=')
+		b.WriteString(t.Value)
+	}
+	b.WriteByte(' ')
+	b.WriteString(r.Field)
+	return b.String()
+}
+
+// AppendLine appends the reading as one InfluxDB line-protocol line, ending in
+// '\n', with nanosecond precision. Tags are written in key order, which is
+// what InfluxDB stores anyway, so the server does no sorting.
+func (r *Reading) AppendLine(b []byte) []byte {
+	b = appendEscaped(b, r.Measurement, measurementEscapes)
+	tags := [...]Tag{{"kind", r.Kind}, {"sensor", r.Sensor}, {"site", r.Site}}
+	i := 0
+	for _, t := range r.Tags {
+		for i < len(tags) && tags[i].Key < t.Key {
+			b = appendTag(b, tags[i])
+			i++
+		}
+		b = appendTag(b, t)
+	}
+	for ; i < len(tags); i++ {
+		b = appendTag(b, tags[i])
+	}
+	b = append(b, ' ')
+	b = appendEscaped(b, r.Field, tagEscapes)
+	b = append(b, '=')
+	b = AppendFloat(b, r.Value)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, r.Time.UnixNano(), 10)
+	return append(b, '\n')
+}
+
+// AppendFloat appends v as a line-protocol float field value. It is always
+// written with a decimal point or exponent so InfluxDB types the field as float
+// even when the first value of a series happens to be whole.
+func AppendFloat(b []byte, v float64) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, v, 'g', -1, 64)
+	for _, c := range b[start:] {
+		if c == '.' || c == 'e' || c == 'n' || c == 'I' {
+			return b
+		}
+	}
+	return append(b, ".0"...)
+}
+
+func appendTag(b []byte, t Tag) []byte {
+	if t.Value == "" {
+		return b // line protocol has no empty tag values
+	}
+	b = append(b, ',')
+	b = appendEscaped(b, t.Key, tagEscapes)
+	b = append(b, '=')
+	return appendEscaped(b, t.Value, tagEscapes)
+}
+
+const (
+	measurementEscapes = ", "
+	tagEscapes         = ",= "
+)
+
+// appendEscaped escapes the characters that line protocol treats specially
+// and turns newlines, which it cannot carry, into spaces.
+func appendEscaped(b []byte, s, special string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\n' || c == '\r':
+			b = append(b, '\\', ' ')
+		case strings.IndexByte(special, c) >= 0:
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// Valid reports whether v can be stored and evaluated: NaN and ±Inf cannot.
+func Valid(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0)
+}
