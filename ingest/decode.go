@@ -6,8 +6,11 @@ package ingest
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"hazwatch/configs"
 	"hazwatch/reading"
 )
 
@@ -28,6 +31,9 @@ const (
 	ReasonNotFinite       = "not_finite"
 	ReasonNoValue         = "no_value"
 	ReasonFutureTime      = "future_timestamp"
+	// ReasonBadTime is a time field that is not a usable time: a "ts" that is
+	// not a positive epoch number, a "time" that is not RFC 3339.
+	ReasonBadTime = "bad_time"
 )
 
 // Reject is the error for a message that is dropped and counted under Reason.
@@ -47,4 +53,73 @@ func (r *Reject) Unwrap() error { return r.Err }
 
 func reject(reason string, format string, args ...any) *Reject {
 	return &Reject{Reason: reason, Err: fmt.Errorf(format, args...)}
+}
+
+// DefaultMaxFutureSkew is how far after arrival a reading's own time may lie
+// when Decoders.MaxFutureSkew is zero: enough for a device clock that runs a
+// little fast, too little for a clock that is simply wrong.
+const DefaultMaxFutureSkew = 5 * time.Minute
+
+// Decoders holds what the payload decoders need beyond the payload: the
+// kinds a line-protocol payload may name, and the limit on future times.
+// Its methods JSON, Line and Value are Decoders.
+type Decoders struct {
+	// Kinds resolves a kind named inside a payload when the topic gives none.
+	Kinds map[string]configs.Kind
+	// MaxFutureSkew is how far after arrival a reading's own time may lie;
+	// zero means DefaultMaxFutureSkew.
+	MaxFutureSkew time.Duration
+}
+
+// For returns the decoder for a subscription's format; an empty format is json.
+func (d *Decoders) For(format string) (Decoder, error) {
+	switch format {
+	case configs.FormatJSON, "":
+		return d.JSON, nil
+	case configs.FormatLine:
+		return d.Line, nil
+	case configs.FormatValue:
+		return d.Value, nil
+	}
+	return nil, fmt.Errorf("unknown payload format %q (want json, line or value)", format)
+}
+
+// check rejects a decoded reading whose value cannot be stored or whose time
+// lies too far after arrival. Every decoder runs it on every reading, so
+// that no format lets a NaN or a wrong clock through.
+func (d *Decoders) check(r *reading.Reading, arrival time.Time) error {
+	if !reading.Valid(r.Value) {
+		return reject(ReasonNotFinite, "field %q is %v", r.Field, r.Value)
+	}
+	skew := d.MaxFutureSkew
+	if skew == 0 {
+		skew = DefaultMaxFutureSkew
+	}
+	if r.Time.After(arrival.Add(skew)) {
+		return reject(ReasonFutureTime, "time %s is more than %s after arrival %s",
+			r.Time.UTC().Format(time.RFC3339Nano), skew, arrival.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// finishFields completes the readings that one JSON object or one line gave:
+// it sorts them by field, keeps the last of a repeated field (as
+// encoding/json does), gives them time at and checks them. It returns how
+// many readings remain.
+func (d *Decoders) finishFields(fields []reading.Reading, at, arrival time.Time) (int, error) {
+	// A stable sort keeps a repeated field in payload order.
+	slices.SortStableFunc(fields, func(a, b reading.Reading) int { return strings.Compare(a.Field, b.Field) })
+	n := 0
+	for i := range fields {
+		if i+1 < len(fields) && fields[i+1].Field == fields[i].Field {
+			continue
+		}
+		fields[n] = fields[i]
+		fields[n].Time = at
+		if err := d.check(&fields[n], arrival); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
