@@ -123,3 +123,15 @@ func (d *Decoders) finishFields(fields []reading.Reading, at, arrival time.Time)
 	}
 	return n, nil
 }
+
+// whole is the length of out before a message was decoded into it.
+type whole int
+
+// of drops the readings a message added to out when it is rejected, so that
+// a message is stored whole or not at all.
+func (start whole) of(out []reading.Reading, err error) ([]reading.Reading, error) {
+	if err != nil {
+		return out[:start], err
+	}
+	return out, nil
+}

@@ -26,12 +26,7 @@ import (
 // with no value at all is ReasonNoValue. One bad object rejects the whole
 // batch, so that a message is stored whole or not at all.
 func (d *Decoders) JSON(payload []byte, base *reading.Reading, arrival time.Time, out []reading.Reading) ([]reading.Reading, error) {
-	start := len(out)
-	out, err := d.decodeJSON(payload, base, arrival, out)
-	if err != nil {
-		return out[:start], err
-	}
-	return out, nil
+	return whole(len(out)).of(d.decodeJSON(payload, base, arrival, out))
 }
 
 func (d *Decoders) decodeJSON(payload []byte, base *reading.Reading, arrival time.Time, out []reading.Reading) ([]reading.Reading, error) {

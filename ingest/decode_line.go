@@ -24,18 +24,11 @@ import (
 // name is used only as the kind when neither the topic nor a kind tag names
 // one. One bad line rejects the whole message.
 func (d *Decoders) Line(payload []byte, base *reading.Reading, arrival time.Time, out []reading.Reading) ([]reading.Reading, error) {
-	start := len(out)
-	out, err := d.decodeLines(payload, base, arrival, out)
-	if err != nil {
-		return out[:start], err
-	}
-	if len(out) == start {
-		return out, reject(ReasonNoValue, "no line")
-	}
-	return out, nil
+	return whole(len(out)).of(d.decodeLines(payload, base, arrival, out))
 }
 
 func (d *Decoders) decodeLines(payload []byte, base *reading.Reading, arrival time.Time, out []reading.Reading) ([]reading.Reading, error) {
+	start := len(out)
 	dec := lineprotocol.NewDecoderWithBytes(payload)
 	for dec.Next() {
 		name, err := dec.Measurement()
@@ -102,6 +95,9 @@ func (d *Decoders) decodeLines(payload []byte, base *reading.Reading, arrival ti
 		if err != nil {
 			return out, err
 		}
+	}
+	if len(out) == start {
+		return out, reject(ReasonNoValue, "no line")
 	}
 	return out, nil
 }

@@ -1,0 +1,148 @@
+package ingest
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
+
+	"hazwatch/configs"
+	"hazwatch/reading"
+)
+
+// arrival is the fixed time of arrival in decoder tests; the epoch times in
+// their payloads lie around it.
+var arrival = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+
+var testKinds = map[string]configs.Kind{
+	"gas_lel":     {Measurement: "gas"},
+	"water_level": {Measurement: "flood"},
+	"tank_level":  {Measurement: "tank"},
+}
+
+func testDecoders() *Decoders {
+	return &Decoders{Kinds: testKinds, MaxFutureSkew: time.Minute}
+}
+
+// testBase is what the topic sensors/hx/gas_lel/GT-03 gives, with a static tag.
+func testBase() reading.Reading {
+	return reading.Reading{
+		Measurement: "gas", Site: "hx", Kind: "gas_lel", Sensor: "GT-03",
+		Tags: []reading.Tag{{Key: "district", Value: "XX"}}, Field: "value",
+	}
+}
+
+// decodeCase is one payload and either the readings it gives, each written
+// as a line-protocol line, or the reason it is rejected.
+type decodeCase struct {
+	name    string
+	payload string
+	want    []string
+	reason  string
+}
+
+// gasLine starts the line of a reading of testBase.
+const gasLine = "gas,district=XX,kind=gas_lel,sensor=GT-03,site=hx "
+
+// runDecodeCases decodes each case's payload after a reading already in out,
+// which the decoder must keep whatever happens, and checks that the decoder
+// leaves the base's shared tags alone.
+func runDecodeCases(t *testing.T, decode Decoder, base reading.Reading, cases []decodeCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base := base
+			tags := slices.Clone(base.Tags)
+			prior := reading.Reading{Measurement: "prior", Field: "value", Time: arrival}
+			out, err := decode([]byte(c.payload), &base, arrival, []reading.Reading{prior})
+			if out[0].Measurement != "prior" {
+				t.Fatalf("decoder changed a reading already in out: %+v", out[0])
+			}
+			if c.reason != "" {
+				if got := rejectReason(err); got != c.reason {
+					t.Fatalf("err = %v (reason %q), want reason %q", err, got, c.reason)
+				}
+				if len(out) != 1 {
+					t.Fatalf("rejected payload left %d readings in out", len(out)-1)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if got := lines(out[1:]); !slices.Equal(got, c.want) {
+				t.Fatalf("readings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			if !slices.Equal(base.Tags, tags) {
+				t.Fatalf("decoder changed the base tags to %v", base.Tags)
+			}
+		})
+	}
+}
+
+func rejectReason(err error) string {
+	var r *Reject
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	return ""
+}
+
+func lines(rs []reading.Reading) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, strings.TrimSuffix(string(r.AppendLine(nil)), "\n"))
+	}
+	return out
+}
+
+// ns returns arrival shifted by d in epoch nanoseconds, as line protocol
+// writes a time.
+func ns(d time.Duration) string {
+	return strconv.FormatInt(arrival.Add(d).UnixNano(), 10)
+}
+
+// checkFuzzOutput holds what every decoder promises for any payload: no
+// panic, a *Reject with a known reason or readings that can be stored.
+func checkFuzzOutput(t *testing.T, decode Decoder, payload []byte) {
+	base := testBase()
+	out, err := decode(payload, &base, arrival, nil)
+	if err != nil {
+		if !slices.Contains(allReasons, rejectReason(err)) {
+			t.Fatalf("error %v is not a *Reject with a known reason", err)
+		}
+		if len(out) != 0 {
+			t.Fatalf("rejected payload gave %d readings", len(out))
+		}
+		return
+	}
+	if len(out) == 0 {
+		t.Fatal("no readings and no error")
+	}
+	for _, r := range out {
+		switch {
+		case !reading.Valid(r.Value):
+			t.Fatalf("reading %+v is not finite", r)
+		case r.Time.IsZero() || r.Time.After(arrival.Add(time.Minute)):
+			t.Fatalf("reading %+v has time %v", r, r.Time)
+		case r.Field == "" || r.Measurement == "":
+			t.Fatalf("reading %+v lacks field or measurement", r)
+		}
+		// What InfluxDB receives must parse back as one point.
+		dec := lineprotocol.NewDecoderWithBytes(r.AppendLine(nil))
+		for dec.Next() {
+			if _, err := dec.Time(lineprotocol.Nanosecond, time.Time{}); err != nil {
+				t.Fatalf("reading %+v encodes as bad line protocol: %v", r, err)
+			}
+		}
+	}
+}
+
+var allReasons = []string{
+	ReasonTooLarge, ReasonNoMatchingTopic, ReasonUnknownKind, ReasonMalformedJSON, ReasonMalformedLine,
+	ReasonNonNumeric, ReasonNotFinite, ReasonNoValue, ReasonFutureTime, ReasonBadTime,
+}
