@@ -36,7 +36,10 @@ func (d *Decoders) decodeLines(payload []byte, base *reading.Reading, arrival ti
 			return out, malformedLine(err)
 		}
 		r := *base // the line's template reading
-		kindName := string(name)
+		var kindName string
+		if r.Kind == "" { // name is only valid until the next call of dec
+			kindName = string(name)
+		}
 		if r.Tags, err = d.lineTags(dec, &r); err != nil {
 			return out, err
 		}

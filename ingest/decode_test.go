@@ -146,3 +146,37 @@ var allReasons = []string{
 	ReasonTooLarge, ReasonNoMatchingTopic, ReasonUnknownKind, ReasonMalformedJSON, ReasonMalformedLine,
 	ReasonNonNumeric, ReasonNotFinite, ReasonNoValue, ReasonFutureTime, ReasonBadTime,
 }
+
+// BenchmarkDecode measures each decoder on typical payloads, decoding into a
+// reused out slice as the ingest path does.
+func BenchmarkDecode(b *testing.B) {
+	d := testDecoders()
+	ts := strconv.FormatInt(arrival.UnixMilli(), 10)
+	benchmarks := []struct {
+		name    string
+		decode  Decoder
+		payload string
+	}{
+		{"json/v", d.JSON, `{"v":12.3}`},
+		{"json/v+ts", d.JSON, `{"v":12.3,"ts":` + ts + `}`},
+		{"json/3 fields", d.JSON, `{"ts":` + ts + `,"level":3.2,"temp":25.1,"unit":"m","pressure":0.12}`},
+		{"json/batch of 10", d.JSON, "[" + strings.Repeat(`{"v":12.3,"ts":`+ts+`},`, 9) + `{"v":1,"ts":` + ts + `}]`},
+		{"line/1 field", d.Line, "gas_lel value=12.3 " + ns(0)},
+		{"line/tags+3 fields", d.Line, "gas_lel,zone=A level=3.2,temp=25.1,pressure=0.12 " + ns(0)},
+		{"value", d.Value, "12.3"},
+	}
+	for _, bm := range benchmarks {
+		b.Run(bm.name, func(b *testing.B) {
+			base := testBase()
+			payload := []byte(bm.payload)
+			out := make([]reading.Reading, 0, 16)
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if out, err = bm.decode(payload, &base, arrival, out[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"hazwatch/reading"
@@ -40,12 +41,9 @@ func parseNumber(text string) (float64, error) {
 	return v, nil
 }
 
-// truncate shortens text quoted in an error, which ends up in logs and dead
-// letters.
-func truncate(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max]
-	}
-	return s
+// truncate returns a copy of the start of text for an error, which ends up in
+// logs and dead letters. Copying lets the decoders pass text that points
+// into the payload without the compiler moving it to the heap.
+func truncate(text string) string {
+	return strings.Clone(text[:min(len(text), 64)])
 }
