@@ -1,0 +1,3 @@
+package configs
+
+func validate(c *Config, d *decoder) {}
