@@ -253,7 +253,7 @@ func (l *loader) applyDefaults() {
 
 	orDefault(&c.InfluxDB.BatchSize, 5000)
 	orDefault(&c.InfluxDB.FlushInterval, Duration(time.Second))
-	orDefault(&c.InfluxDB.Timeout, Duration(10 * time.Second))
+	orDefault(&c.InfluxDB.Timeout, Duration(10*time.Second))
 	orDefault(&c.InfluxDB.Spool.Dir, filepath.Join(c.DataDir, "spool"))
 	orDefault(&c.InfluxDB.Spool.MaxBytes, 1<<30)
 
@@ -275,7 +275,7 @@ func (l *loader) applyDefaults() {
 	for i := range c.Notify.Channels {
 		ch := &c.Notify.Channels[i]
 		orDefault(&ch.Concurrency, 1)
-		orDefault(&ch.Timeout, Duration(10 * time.Second))
+		orDefault(&ch.Timeout, Duration(10*time.Second))
 	}
 
 	orDefault(&c.Grafana.Folder, "安全生产监测预警")
