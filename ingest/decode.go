@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hazwatch/configs"
 	"hazwatch/reading"
@@ -34,6 +35,11 @@ const (
 	// ReasonBadTime is a time field that is not a usable time: a "ts" that is
 	// not a positive epoch number, a "time" that is not RFC 3339.
 	ReasonBadTime = "bad_time"
+	// ReasonBadName is a field name, tag name or tag value, from the topic or
+	// the payload, that line protocol cannot carry: one that is not UTF-8,
+	// holds a control character or ends in a backslash. Storing it would make
+	// InfluxDB refuse the whole batch it is in.
+	ReasonBadName = "bad_name"
 )
 
 // Reject is the error for a message that is dropped and counted under Reason.
@@ -134,4 +140,28 @@ func (start whole) of(out []reading.Reading, err error) ([]reading.Reading, erro
 		return out[:start], err
 	}
 	return out, nil
+}
+
+// storable reports whether s can be a field name, tag name or tag value in
+// line protocol, by the rules of lineprotocol.Encoder: non-empty UTF-8
+// without control characters, and no trailing backslash, which would escape
+// the separator after it.
+func storable(s string) bool {
+	if s == "" || s[len(s)-1] == '\\' || !utf8.ValidString(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// checkName rejects a name or tag value that is not storable.
+func checkName(what, s string) error {
+	if storable(s) {
+		return nil
+	}
+	return reject(ReasonBadName, "%s %q cannot be stored in InfluxDB", what, truncate(s))
 }

@@ -144,9 +144,12 @@ func (d *Decoders) jsonObject(s *jsonScanner, base *reading.Reading, arrival tim
 		case isValue:
 			field = "value"
 		case len(key) == 0:
-			continue // InfluxDB has no empty field names
+			continue // a nameless field is no reason to drop the message
 		default:
 			field = string(key)
+			if err := checkName("field", field); err != nil {
+				return out, err
+			}
 		}
 		out = append(out, *base)
 		r := &out[len(out)-1]

@@ -20,7 +20,9 @@ import (
 // A line's tags add to the topic's: a site, kind or sensor tag fills what the
 // topic leaves empty, and other tags join Tags, but the topic (and the static
 // tags) win on conflict, so that a device cannot write into another site's
-// series. The measurement is always the kind's; the line's own measurement
+// series. The parser admits only names and values that line protocol can
+// carry back to InfluxDB (FuzzDecodeLine checks that it round-trips). The
+// measurement is always the kind's; the line's own measurement
 // name is used only as the kind when neither the topic nor a kind tag names
 // one. One bad line rejects the whole message.
 func (d *Decoders) Line(payload []byte, base *reading.Reading, arrival time.Time, out []reading.Reading) ([]reading.Reading, error) {
@@ -129,20 +131,20 @@ func (d *Decoders) lineTags(dec *lineprotocol.Decoder, r *reading.Reading) ([]re
 		case "sensor":
 			field = &r.Sensor
 		}
-		if field != nil {
-			if *field == "" {
-				*field = string(value)
-			}
-			continue
+		if field != nil && *field != "" ||
+			field == nil && slices.ContainsFunc(tags, func(t reading.Tag) bool { return t.Key == string(key) }) {
+			continue // the topic's or a static tag wins
 		}
-		if slices.ContainsFunc(tags, func(t reading.Tag) bool { return t.Key == string(key) }) {
+		tag := reading.Tag{Key: string(key), Value: string(value)}
+		if field != nil {
+			*field = tag.Value
 			continue
 		}
 		if !copied {
 			// base.Tags may be shared with other messages: never write to it.
 			tags, copied = slices.Clone(tags), true
 		}
-		tags = append(tags, reading.Tag{Key: string(key), Value: string(value)})
+		tags = append(tags, tag)
 	}
 	if copied {
 		slices.SortFunc(tags, func(a, b reading.Tag) int { return strings.Compare(a.Key, b.Key) })

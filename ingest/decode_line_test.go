@@ -61,6 +61,8 @@ func TestLine_RejectsBadPayloads(t *testing.T) {
 		{name: "an hour ahead", payload: "m value=1 " + ns(time.Hour), reason: ReasonFutureTime},
 		{name: "zero time", payload: "m value=1 0", reason: ReasonBadTime},
 		{name: "before 1970", payload: "m value=1 -5", reason: ReasonBadTime},
+		{name: "control character in a tag", payload: "m,zone=\x01 value=1", reason: ReasonMalformedLine},
+		{name: "not UTF-8", payload: "m \xff=1", reason: ReasonMalformedLine},
 		{name: "one bad line rejects all", payload: "m value=1\nm value=\nm value=2", reason: ReasonMalformedLine},
 	})
 }

@@ -144,7 +144,7 @@ func checkFuzzOutput(t *testing.T, decode Decoder, payload []byte) {
 
 var allReasons = []string{
 	ReasonTooLarge, ReasonNoMatchingTopic, ReasonUnknownKind, ReasonMalformedJSON, ReasonMalformedLine,
-	ReasonNonNumeric, ReasonNotFinite, ReasonNoValue, ReasonFutureTime, ReasonBadTime,
+	ReasonNonNumeric, ReasonNotFinite, ReasonNoValue, ReasonFutureTime, ReasonBadTime, ReasonBadName,
 }
 
 // BenchmarkDecode measures each decoder on typical payloads, decoding into a

@@ -259,8 +259,9 @@ func (m *TopicMatcher) Filters() map[string]byte {
 // Match returns what the topic says of its readings (measurement, site, kind,
 // sensor, Tags, Field "value") and the decoder for its payload. The first
 // matching subscription wins. The returned Tags may be shared between calls:
-// copy them before changing them. A topic that matches no pattern, or names
-// a kind that is not configured, is a *Reject.
+// copy them before changing them. A topic that matches no pattern, names a
+// kind that is not configured or has a {name} level that cannot be stored as
+// a tag value is a *Reject.
 func (m *TopicMatcher) Match(topic string) (base reading.Reading, decode Decoder, err error) {
 	var values [maxTopicTags]string
 	for i := range m.patterns {
@@ -277,7 +278,11 @@ func (m *TopicMatcher) Match(topic string) (base reading.Reading, decode Decoder
 			if s.typ != segTag {
 				continue
 			}
-			switch v := values[tag]; s.slot {
+			v := values[tag]
+			if err := checkName("topic level", v); err != nil {
+				return reading.Reading{}, nil, err
+			}
+			switch s.slot {
 			case slotSite:
 				base.Site = v
 			case slotKind:

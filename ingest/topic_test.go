@@ -67,6 +67,8 @@ func TestTopicMatcher_MatchGivesTheTopicsReading(t *testing.T) {
 		{topic: "lp", reason: ReasonNoMatchingTopic},
 		{topic: "", reason: ReasonNoMatchingTopic},
 		{topic: "sensors/hx/radiation/R1", reason: ReasonUnknownKind},
+		{topic: `sensors/hx\/gas_lel/GT-03`, reason: ReasonBadName},
+		{topic: "plant/hx/L\x01/x/GT-9", reason: ReasonBadName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.topic, func(t *testing.T) {
@@ -223,8 +225,8 @@ func FuzzTopicMatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, topic string) {
 		base, decode, err := m.Match(topic)
 		if err != nil {
-			if r := rejectReason(err); r != ReasonNoMatchingTopic && r != ReasonUnknownKind {
-				t.Fatalf("error %v is not a no-match or unknown-kind reject", err)
+			if r := rejectReason(err); r != ReasonNoMatchingTopic && r != ReasonUnknownKind && r != ReasonBadName {
+				t.Fatalf("error %v is not a reject for a topic", err)
 			}
 			return
 		}
