@@ -147,15 +147,17 @@ func (start whole) of(out []reading.Reading, err error) ([]reading.Reading, erro
 // without control characters, and no trailing backslash, which would escape
 // the separator after it.
 func storable(s string) bool {
-	if s == "" || s[len(s)-1] == '\\' || !utf8.ValidString(s) {
+	if s == "" || s[len(s)-1] == '\\' {
 		return false
 	}
+	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] == 0x7f {
 			return false
 		}
+		ascii = ascii && s[i] < utf8.RuneSelf
 	}
-	return true
+	return ascii || utf8.ValidString(s)
 }
 
 // checkName rejects a name or tag value that is not storable.

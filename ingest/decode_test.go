@@ -2,6 +2,9 @@ package ingest
 
 import (
 	"errors"
+	"flag"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,5 +181,55 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/decode")
+
+// TestDecode_GoldenPayloads decodes realistic payloads from
+// testdata/decode/NAME.FORMAT and compares the readings, as line protocol, or
+// the reject reason with NAME.FORMAT.golden.
+func TestDecode_GoldenPayloads(t *testing.T) {
+	d := testDecoders()
+	decoders := map[string]Decoder{".json": d.JSON, ".line": d.Line, ".value": d.Value}
+	files, err := filepath.Glob("testdata/decode/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, file := range files {
+		decode, ok := decoders[filepath.Ext(file)]
+		if !ok {
+			continue
+		}
+		ran++
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			payload, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := testBase()
+			out, err := decode(payload, &base, arrival, nil)
+			got := strings.Join(lines(out), "\n") + "\n"
+			if err != nil {
+				got = "reject " + rejectReason(err) + "\n"
+			}
+			golden := file + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("decoding %s gave\n%s\nwant (%s)\n%s", file, got, golden, want)
+			}
+		})
+	}
+	if ran == 0 {
+		t.Fatal("no payloads in testdata/decode")
 	}
 }

@@ -93,9 +93,12 @@ func NewTopicMatcher(subs []configs.Subscription, kinds map[string]configs.Kind,
 	for _, o := range opts {
 		o(m)
 	}
-	for key := range staticTags {
+	for key, value := range staticTags {
 		if err := checkTagName(key); err != nil {
 			return nil, fmt.Errorf("static tag: %w", err)
+		}
+		if err := checkName("static tag "+key, value); err != nil {
+			return nil, err
 		}
 		if isFieldTag(key) {
 			return nil, fmt.Errorf("static tag %q: site, kind and sensor come from the topic", key)

@@ -181,6 +181,7 @@ func TestNewTopicMatcher_RejectsBadSubscriptions(t *testing.T) {
 		{"qos 2", configs.Subscription{Topic: "a/{kind}", QoS: qos(2)}, nil, "want 0 or 1"},
 		{"static site", configs.Subscription{Topic: "a/{kind}"}, map[string]string{"site": "x"}, "come from the topic"},
 		{"bad static tag", configs.Subscription{Topic: "a/{kind}"}, map[string]string{"a,b": "x"}, "letters, digits"},
+		{"bad static tag value", configs.Subscription{Topic: "a/{kind}"}, map[string]string{"a": `x\`}, "cannot be stored"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
