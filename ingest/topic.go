@@ -68,7 +68,6 @@ const (
 
 // topicPattern is one subscription, compiled.
 type topicPattern struct {
-	topic     string // as configured, for errors
 	filter    string
 	qos       *int
 	segs      []segment
@@ -115,7 +114,7 @@ func NewTopicMatcher(subs []configs.Subscription, kinds map[string]configs.Kind,
 }
 
 func (m *TopicMatcher) compile(sub configs.Subscription, staticTags map[string]string) (topicPattern, error) {
-	p := topicPattern{topic: sub.Topic, qos: sub.QoS, fixedKind: sub.Kind}
+	p := topicPattern{qos: sub.QoS, fixedKind: sub.Kind}
 	if sub.Topic == "" {
 		return p, fmt.Errorf("empty topic pattern")
 	}
