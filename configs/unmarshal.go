@@ -41,6 +41,11 @@ func parseDuration(s string) (time.Duration, error) {
 	return days + v, nil
 }
 
+// String returns the rate as it was written, e.g. 0.6/h.
+func (r Rate) String() string { return r.Text }
+
+func (r Rate) value() float64 { return r.PerSecond }
+
 // rateUnits are the time units a rate may be written per.
 var rateUnits = map[string]time.Duration{
 	"s": time.Second, "sec": time.Second,

@@ -33,7 +33,12 @@ func validate(c *Config, d *decoder) {
 	v.misc()
 }
 
+// fail reports a problem at path, unless decoding already reported one
+// there: a value that did not parse is not also "required".
 func (v *validator) fail(path, format string, args ...any) {
+	if slices.ContainsFunc(v.d.errs, func(e Error) bool { return e.Field == path }) {
+		return
+	}
 	v.d.fail(v.d.line(path), path, fmt.Sprintf(format, args...))
 }
 
@@ -247,8 +252,8 @@ func (v *validator) ruleBody(p string, r *Rule) {
 		if len(t.Above) == 0 && len(t.Below) == 0 {
 			v.fail(p, "needs above or below thresholds")
 		}
-		v.levelOrder(p+".above", t.Above, true)
-		v.levelOrder(p+".below", t.Below, false)
+		levelOrder(v, p+".above", t.Above, float64Value, true)
+		levelOrder(v, p+".below", t.Below, float64Value, false)
 		if t.ForReadings < 1 {
 			v.fail(p+".for_readings", "must be at least 1")
 		}
@@ -267,8 +272,8 @@ func (v *validator) ruleBody(p string, r *Rule) {
 		if len(t.Above) == 0 && len(t.Below) == 0 {
 			v.fail(p, "needs above or below rates")
 		}
-		v.levelOrder(p+".above", perSecond(t.Above), true)
-		v.levelOrder(p+".below", perSecond(t.Below), false)
+		levelOrder(v, p+".above", t.Above, Rate.value, true)
+		levelOrder(v, p+".below", t.Below, Rate.value, false)
 	case r.Predict != nil:
 		t, p := r.Predict, p+".predict"
 		v.positive(p+".window", t.Window)
@@ -304,17 +309,9 @@ func (v *validator) level(path string, l Level) {
 	}
 }
 
-func perSecond(m map[Level]Rate) LevelValues {
-	out := make(LevelValues, len(m))
-	for l, r := range m {
-		out[l] = r.PerSecond
-	}
-	return out
-}
-
 // levelOrder requires thresholds to rise with the level (above) or fall
 // with it (below), or a higher level would never be reached first.
-func (v *validator) levelOrder(path string, values LevelValues, rising bool) {
+func levelOrder[T any](v *validator, path string, values map[Level]T, num func(T) float64, rising bool) {
 	prev := LevelNone
 	for _, l := range Levels {
 		x, ok := values[l]
@@ -323,15 +320,17 @@ func (v *validator) levelOrder(path string, values LevelValues, rising bool) {
 		}
 		if prev != LevelNone {
 			switch px := values[prev]; {
-			case rising && x <= px:
-				v.fail(path+"."+l.String(), "%g must be above %s's %g: above thresholds rise with the level", x, prev, px)
-			case !rising && x >= px:
-				v.fail(path+"."+l.String(), "%g must be below %s's %g: below thresholds fall with the level", x, prev, px)
+			case rising && num(x) <= num(px):
+				v.fail(path+"."+l.String(), "%v must be above %s's %v: above thresholds rise with the level", x, prev, px)
+			case !rising && num(x) >= num(px):
+				v.fail(path+"."+l.String(), "%v must be below %s's %v: below thresholds fall with the level", x, prev, px)
 			}
 		}
 		prev = l
 	}
 }
+
+func float64Value(f float64) float64 { return f }
 
 // matcher checks the values of the keys it knows: kinds must exist and
 // levels be levels, unless written as globs.
@@ -397,7 +396,7 @@ func (v *validator) channels() {
 		val := reflect.ValueOf(ch)
 		for _, key := range required {
 			if val.Field(fields[key]).String() == "" {
-				v.fail(p+"."+key, "required for a %s channel", ch.Type)
+				v.fail(p+"."+key, "required for type %s", ch.Type)
 			}
 		}
 		v.checkURL(p+".url", ch.URL, false, "https", "http")
