@@ -78,9 +78,10 @@ var siteColumns = []string{"site_id", "site_name", "enterprise", "district", "la
 	"contacts", "sensor_id", "sensor_name", "kind"}
 
 // readSitesCSV adds the sites of a CSV catalogue to sites. Rows of one site
-// (and a site already in the YAML) merge; a sensor defined twice and
-// contradicting site fields are errors, reported at the CSV's lines.
-func readSitesCSV(path string, r io.Reader, sites *[]Site) Errors {
+// (and a site already in the YAML) merge; a sensor defined twice,
+// contradicting site fields and unknown kinds are errors, reported at the
+// CSV's lines.
+func readSitesCSV(path string, r io.Reader, sites *[]Site, kinds map[string]Kind) Errors {
 	var errs Errors
 	fail := func(line int, field, problem string) {
 		errs = append(errs, Error{File: path, Line: line, Field: field, Problem: problem})
@@ -176,7 +177,11 @@ func readSitesCSV(path string, r io.Reader, sites *[]Site) Errors {
 		if site.Sensors == nil {
 			site.Sensors = make(map[string]Sensor)
 		}
-		site.Sensors[sensor] = Sensor{Name: get("sensor_name"), Kind: get("kind")}
+		kind := get("kind")
+		if _, ok := kinds[kind]; kind != "" && !ok {
+			fail(line, "kind", unknownKind(kind, kinds))
+		}
+		site.Sensors[sensor] = Sensor{Name: get("sensor_name"), Kind: kind}
 	}
 	return errs
 }

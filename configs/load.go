@@ -224,7 +224,7 @@ func (l *loader) readSitesFile() {
 		return
 	}
 	defer f.Close()
-	l.d.errs = append(l.d.errs, readSitesCSV(l.cfg.SitesFile, f, &l.cfg.Sites)...)
+	l.d.errs = append(l.d.errs, readSitesCSV(l.cfg.SitesFile, f, &l.cfg.Sites, l.cfg.Kinds)...)
 }
 
 // orDefault sets *v to def when it is the zero value.

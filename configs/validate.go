@@ -149,8 +149,13 @@ func topicTags(pattern string) ([]string, error) {
 
 func (v *validator) knownKind(path, kind string) {
 	if _, ok := v.c.Kinds[kind]; !ok {
-		v.fail(path, "unknown kind %q (%s)", kind, strings.Join(slices.Sorted(maps.Keys(v.c.Kinds)), ", "))
+		v.fail(path, "%s", unknownKind(kind, v.c.Kinds))
 	}
+}
+
+// unknownKind names the problem of a kind that is not defined.
+func unknownKind(kind string, kinds map[string]Kind) string {
+	return fmt.Sprintf("unknown kind %q (%s)", kind, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
 }
 
 func (v *validator) influxdb() {
@@ -200,8 +205,9 @@ func (v *validator) sites() {
 		}
 		first[s.ID] = p
 		for _, id := range slices.Sorted(maps.Keys(s.Sensors)) {
-			if k := s.Sensors[id].Kind; k != "" {
-				v.knownKind(p+".sensors."+id+".kind", k)
+			// Sensors of the sites_file were checked at the CSV's lines.
+			if k, path := s.Sensors[id].Kind, p+".sensors."+id+".kind"; k != "" && v.set(path) {
+				v.knownKind(path, k)
 			}
 		}
 	}
