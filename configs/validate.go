@@ -267,8 +267,13 @@ func (v *validator) ruleBody(p string, r *Rule) {
 			v.fail(p+".hysteresis", "must not be negative")
 		}
 		for l, h := range t.Hysteresis.PerLevel {
-			if h < 0 {
+			_, above := t.Above[l]
+			_, below := t.Below[l]
+			switch {
+			case h < 0:
 				v.fail(p+".hysteresis."+l.String(), "must not be negative")
+			case !above && !below:
+				v.fail(p+".hysteresis."+l.String(), "no %s threshold to apply it to", l)
 			}
 		}
 	case r.Rate != nil:
@@ -338,8 +343,8 @@ func levelOrder[T any](v *validator, path string, values map[Level]T, num func(T
 
 func float64Value(f float64) float64 { return f }
 
-// matcher checks the values of the keys it knows: kinds must exist and
-// levels be levels, unless written as globs.
+// matcher checks the values of the keys it knows: kinds and rules must
+// exist and levels be levels, unless written as globs.
 func (v *validator) matcher(path string, m Matcher) {
 	for _, key := range slices.Sorted(maps.Keys(m)) {
 		p := path + "." + key
@@ -356,6 +361,10 @@ func (v *validator) matcher(path string, m Matcher) {
 			case "level":
 				if _, ok := ParseLevel(val); !ok {
 					v.fail(p, "%v", errUnknownLevel)
+				}
+			case "rule":
+				if !slices.ContainsFunc(v.c.Rules, func(r Rule) bool { return r.Name == val }) {
+					v.fail(p, "no rule named %q", val)
 				}
 			}
 		}
