@@ -91,18 +91,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
-	for n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode {
-		if n.Kind == yaml.DocumentNode {
-			if len(n.Content) == 0 {
-				return
-			}
-			n = n.Content[0]
-		} else {
-			n = n.Alias
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return
 		}
+		n = n.Content[0]
 	}
 	if _, seen := d.lines[path]; !seen {
 		d.lines[path] = n.Line
+	}
+	// Problems inside an alias are reported at the anchored value's lines.
+	// The schema has no recursive types, so even a self-referencing alias
+	// ends where the schema does.
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 		if n = d.expand(n, path); n == nil {
@@ -204,58 +206,22 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// structure decodes a mapping into a struct by the fields' yaml tags;
-// a key that names no field is an error.
-func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.fail(n.Line, path, "want a mapping, got "+describe(n))
-		return
-	}
-	fields := yamlFields(v.Type())
-	seen := make(map[string]bool, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, val := n.Content[i], n.Content[i+1]
-		if key.ShortTag() == "!!merge" {
-			d.merge(val, v, path)
-			continue
-		}
-		p := join(path, key.Value)
-		idx, ok := fields[key.Value]
-		switch {
-		case !ok:
-			d.fail(key.Line, p, unknownKey(key.Value, fields))
-		case seen[key.Value]:
-			d.fail(key.Line, p, "duplicate key")
-		default:
-			seen[key.Value] = true
-			d.lines[p] = key.Line
-			d.decode(val, v.Field(idx), p)
-		}
-	}
+// entry is one key and value of a mapping, with the key's field path.
+type entry struct {
+	key, val *yaml.Node
+	path     string
 }
 
-// merge applies a YAML merge key (<<: *anchor) of one mapping or a list of them.
-func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind == yaml.SequenceNode {
-		for _, m := range n.Content {
-			d.decode(m, v, path)
-		}
-		return
-	}
-	d.decode(n, v, path)
-}
-
-// mapping decodes a mapping into a map. A key already in the map is decoded
-// over its value, which is how a file's kinds override built-in ones field
-// by field.
-func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+// entries returns the pairs of the mapping n, after reporting a node that
+// is not a mapping (want says what is expected) and duplicate keys. Merge
+// keys (<<: *anchor) are decoded into v first, so that the mapping's own
+// keys override them as YAML says.
+func (d *decoder) entries(n *yaml.Node, v reflect.Value, path, want string) []entry {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n.Line, path, "want a mapping, got "+describe(n))
-		return
+		d.fail(n.Line, path, "want "+want+", got "+describe(n))
+		return nil
 	}
-	if v.IsNil() {
-		v.Set(reflect.MakeMapWithSize(v.Type(), len(n.Content)/2))
-	}
+	out := make([]entry, 0, len(n.Content)/2)
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
@@ -269,9 +235,48 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[key.Value] = true
+		d.lines[p] = key.Line
+		out = append(out, entry{key, val, p})
+	}
+	return out
+}
+
+// merge applies a merge key's value: one mapping or a list of them.
+func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.SequenceNode {
+		for _, m := range n.Content {
+			d.decode(m, v, path)
+		}
+		return
+	}
+	d.decode(n, v, path)
+}
+
+// structure decodes a mapping into a struct by the fields' yaml tags;
+// a key that names no field is an error.
+func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
+	fields := yamlFields(v.Type())
+	for _, e := range d.entries(n, v, path, "a mapping") {
+		idx, ok := fields[e.key.Value]
+		if !ok {
+			d.fail(e.key.Line, e.path, unknownKey(e.key.Value, fields))
+			continue
+		}
+		d.decode(e.val, v.Field(idx), e.path)
+	}
+}
+
+// mapping decodes a mapping into a map. A key already in the map is decoded
+// over its value, which is how a file's kinds override built-in ones field
+// by field.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	for _, e := range d.entries(n, v, path, "a mapping") {
 		errs := len(d.errs)
 		k := reflect.New(v.Type().Key()).Elem()
-		d.decode(key, k, p)
+		d.decode(e.key, k, e.path)
 		if len(d.errs) > errs {
 			continue
 		}
@@ -279,7 +284,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		if old := v.MapIndex(k); old.IsValid() {
 			elem.Set(old)
 		}
-		d.decode(val, elem, p)
+		d.decode(e.val, elem, e.path)
 		v.SetMapIndex(k, elem)
 	}
 }
@@ -317,28 +322,19 @@ func (d *decoder) hysteresis(n *yaml.Node, h *Hysteresis, path string) {
 
 // matcher decodes a mapping of tag → one pattern or a list of patterns.
 func (d *decoder) matcher(n *yaml.Node, m *Matcher, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.fail(n.Line, path, "want a mapping such as {kind: gas_lel}, got "+describe(n))
-		return
+	if *m == nil {
+		*m = make(Matcher)
 	}
-	*m = make(Matcher, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, val := n.Content[i], n.Content[i+1]
-		p := join(path, key.Value)
-		if _, dup := (*m)[key.Value]; dup {
-			d.fail(key.Line, p, "duplicate key")
-			continue
-		}
-		d.lines[p] = key.Line
+	for _, e := range d.entries(n, reflect.ValueOf(m).Elem(), path, "a mapping such as {kind: gas_lel}") {
 		var patterns []string
-		if val.Kind == yaml.SequenceNode {
-			d.decode(val, reflect.ValueOf(&patterns).Elem(), p)
+		if e.val.Kind == yaml.SequenceNode {
+			d.decode(e.val, reflect.ValueOf(&patterns).Elem(), e.path)
 		} else {
 			var s string
-			d.decode(val, reflect.ValueOf(&s).Elem(), p)
+			d.decode(e.val, reflect.ValueOf(&s).Elem(), e.path)
 			patterns = []string{s}
 		}
-		(*m)[key.Value] = patterns
+		(*m)[e.key.Value] = patterns
 	}
 }
 
