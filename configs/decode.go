@@ -11,9 +11,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxNodes bounds how many nodes one config may decode to, so that a file
-// of nested aliases (a "billion laughs") cannot exhaust memory.
-const maxNodes = 1_000_000
+// maxAliasNodes bounds how many nodes one config may decode through
+// aliases, so that nested aliases (a "billion laughs") cannot make a small
+// file take seconds and gigabytes. Nodes written out are bounded by the
+// file's size.
+const maxAliasNodes = 100_000
 
 // decoder decodes a yaml.Node tree into config values by reflection. Unlike
 // yaml's own decoder it keeps going after a problem, names each problem by
@@ -23,7 +25,9 @@ type decoder struct {
 	file  string
 	errs  Errors
 	lines map[string]int
-	nodes int
+	// inAlias is how many aliases deep the decoding is; aliasNodes counts
+	// the nodes decoded there.
+	inAlias, aliasNodes int
 }
 
 func newDecoder(file string) *decoder {
@@ -85,11 +89,13 @@ var scalarParsers = map[reflect.Type]func(string) (any, error){
 
 // decode sets v, which must be settable, from n; path names v in errors.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	if d.nodes++; d.nodes > maxNodes {
-		if d.nodes == maxNodes+1 {
-			d.fail(n.Line, path, "too many nodes (aliases nested too deep?)")
+	if d.inAlias > 0 {
+		if d.aliasNodes++; d.aliasNodes > maxAliasNodes {
+			if d.aliasNodes == maxAliasNodes+1 {
+				d.fail(n.Line, path, "aliases expand to too many values")
+			}
+			return
 		}
-		return
 	}
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
@@ -103,8 +109,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	// Problems inside an alias are reported at the anchored value's lines.
 	// The schema has no recursive types, so even a self-referencing alias
 	// ends where the schema does.
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		d.inAlias++
+		defer func() { d.inAlias-- }()
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
 	}
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 		if n = d.expand(n, path); n == nil {

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -302,5 +303,19 @@ func TestErrors_SortedByFileAndLine(t *testing.T) {
 	}
 	if !slices.IsSortedFunc(errs, func(a, b Error) int { return a.Line - b.Line }) {
 		t.Errorf("not sorted by line:\n%v", err)
+	}
+}
+
+func TestLoad_AliasBombIsRefused(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("m0: &m0 {a: 1, b: 2}\n")
+	for i := 1; i <= 6; i++ { // each level merges the previous ten times: 10⁶ values
+		p := fmt.Sprintf("*m%d", i-1)
+		fmt.Fprintf(&b, "m%d: &m%d {<<: [%s]}\n", i, i, strings.Repeat(p+",", 9)+p)
+	}
+	b.WriteString("influxdb: {static_tags: *m6}\n")
+	_, err := Parse("t.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "aliases expand to too many values") {
+		t.Errorf("error = %v, want the alias expansion refused", err)
 	}
 }
