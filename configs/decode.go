@@ -52,6 +52,12 @@ func (d *decoder) line(path string) int {
 	}
 }
 
+// wrote reports whether the file wrote the field at path, even if empty.
+func (d *decoder) wrote(path string) bool {
+	_, ok := d.lines[path]
+	return ok
+}
+
 // expand returns a copy of the scalar n with ${ENV} expanded, or nil after
 // reporting a problem. An unquoted scalar is resolved again, so that
 // qos: ${QOS:-1} is a number.

@@ -138,15 +138,6 @@ type loader struct {
 	dir string
 }
 
-// line returns the line of a field path, or of its nearest written parent.
-func (l *loader) line(path string) int { return l.d.line(path) }
-
-// set reports whether the file wrote the field at path.
-func (l *loader) set(path string) bool {
-	_, ok := l.d.lines[path]
-	return ok
-}
-
 func (l *loader) rel(p *string) {
 	if *p != "" && !filepath.IsAbs(*p) {
 		*p = filepath.Join(l.dir, *p)
@@ -199,12 +190,12 @@ func (l *loader) readSecrets() {
 		}
 		filePath := s.path + "_file"
 		if *s.value != "" {
-			l.d.fail(l.line(filePath), filePath, fmt.Sprintf("set either %s or %s_file, not both", lastKey(s.path), lastKey(s.path)))
+			l.d.fail(l.d.line(filePath), filePath, fmt.Sprintf("set either %s or %s_file, not both", lastKey(s.path), lastKey(s.path)))
 			continue
 		}
 		b, err := os.ReadFile(s.file)
 		if err != nil {
-			l.d.fail(l.line(filePath), filePath, fmt.Sprintf("read secret: %v", err))
+			l.d.fail(l.d.line(filePath), filePath, fmt.Sprintf("read secret: %v", err))
 			continue
 		}
 		*s.value = strings.TrimSpace(string(b))
@@ -220,7 +211,7 @@ func (l *loader) readSitesFile() {
 	}
 	f, err := os.Open(l.cfg.SitesFile)
 	if err != nil {
-		l.d.fail(l.line("sites_file"), "sites_file", err.Error())
+		l.d.fail(l.d.line("sites_file"), "sites_file", err.Error())
 		return
 	}
 	defer f.Close()
@@ -242,7 +233,7 @@ func (l *loader) applyDefaults() {
 
 	host, _ := os.Hostname()
 	orDefault(&c.MQTT.ClientID, "hazwatch-"+cmp.Or(host, "1"))
-	if !l.set("mqtt.qos") {
+	if !l.d.wrote("mqtt.qos") {
 		c.MQTT.QoS = 1
 	}
 	orDefault(&c.MQTT.MaxPayloadBytes, 64<<10)

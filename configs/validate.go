@@ -42,11 +42,6 @@ func (v *validator) fail(path, format string, args ...any) {
 	v.d.fail(v.d.line(path), path, fmt.Sprintf(format, args...))
 }
 
-func (v *validator) set(path string) bool {
-	_, ok := v.d.lines[path]
-	return ok
-}
-
 // checkURL requires raw, when required or set, to be an absolute URL of
 // one of the schemes.
 func (v *validator) checkURL(path, raw string, required bool, schemes ...string) {
@@ -206,7 +201,7 @@ func (v *validator) sites() {
 		first[s.ID] = p
 		for _, id := range slices.Sorted(maps.Keys(s.Sensors)) {
 			// Sensors of the sites_file were checked at the CSV's lines.
-			if k, path := s.Sensors[id].Kind, p+".sensors."+id+".kind"; k != "" && v.set(path) {
+			if k, path := s.Sensors[id].Kind, p+".sensors."+id+".kind"; k != "" && v.d.wrote(path) {
 				v.knownKind(path, k)
 			}
 		}
@@ -289,7 +284,7 @@ func (v *validator) ruleBody(p string, r *Rule) {
 		t, p := r.Predict, p+".predict"
 		v.positive(p+".window", t.Window)
 		v.minSamples(p+".min_samples", t.MinSamples)
-		if !v.set(p + ".target") {
+		if !v.d.wrote(p + ".target") {
 			v.fail(p+".target", "required")
 		}
 		v.positive(p+".horizon", t.Horizon)
@@ -315,7 +310,7 @@ func (v *validator) minSamples(path string, n int) {
 }
 
 func (v *validator) level(path string, l Level) {
-	if l == LevelNone && !v.set(path) {
+	if l == LevelNone && !v.d.wrote(path) {
 		v.fail(path, "required (blue, yellow, orange, red)")
 	}
 }
