@@ -319,3 +319,16 @@ func TestLoad_AliasBombIsRefused(t *testing.T) {
 		t.Errorf("error = %v, want the alias expansion refused", err)
 	}
 }
+
+// BenchmarkParse_Demo measures a reload of the demo config.
+func BenchmarkParse_Demo(b *testing.B) {
+	data, err := os.ReadFile("demo.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse("demo.yaml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
