@@ -50,7 +50,7 @@ func (b *builder) variable(name, label, query string) sdk.TemplateVar {
 	return sdk.TemplateVar{
 		Name: name, Label: label, Type: "query", Datasource: b.ds, Query: query,
 		Refresh: sdk.BoolInt{Flag: true, Value: ptr(int64(2))}, Multi: true, IncludeAll: true, AllValue: ".*",
-		Sort:    1, Options: []sdk.Option{},
+		Sort: 1, Options: []sdk.Option{},
 		Current: sdk.Current{Text: &sdk.StringSliceString{Value: []string{"All"}, Valid: true}, Value: []string{all}},
 	}
 }

@@ -1,0 +1,130 @@
+package dashboards
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Environment variables that Grafana expands in the provisioned datasource
+// for its secret, so that the file never holds the secret itself.
+const (
+	envInfluxToken    = "INFLUX_TOKEN"
+	envInfluxPassword = "INFLUX_PASSWORD"
+)
+
+// providerFile is a Grafana dashboard provisioning file.
+type providerFile struct {
+	APIVersion int        `yaml:"apiVersion"`
+	Providers  []provider `yaml:"providers"`
+}
+
+type provider struct {
+	Name                  string          `yaml:"name"`
+	OrgID                 int             `yaml:"orgId"`
+	Folder                string          `yaml:"folder"`
+	FolderUID             string          `yaml:"folderUid"`
+	Type                  string          `yaml:"type"`
+	DisableDeletion       bool            `yaml:"disableDeletion"`
+	AllowUIUpdates        bool            `yaml:"allowUiUpdates"`
+	UpdateIntervalSeconds int             `yaml:"updateIntervalSeconds"`
+	Options               providerOptions `yaml:"options"`
+}
+
+type providerOptions struct {
+	Path string `yaml:"path"`
+}
+
+// datasourceFile is a Grafana datasource provisioning file.
+type datasourceFile struct {
+	APIVersion  int               `yaml:"apiVersion"`
+	Datasources []datasourceEntry `yaml:"datasources"`
+}
+
+type datasourceEntry struct {
+	Name           string            `yaml:"name"`
+	UID            string            `yaml:"uid"`
+	Type           string            `yaml:"type"`
+	Access         string            `yaml:"access"`
+	URL            string            `yaml:"url"`
+	User           string            `yaml:"user,omitempty"`
+	Database       string            `yaml:"database,omitempty"`
+	Editable       bool              `yaml:"editable"`
+	JSONData       map[string]any    `yaml:"jsonData"`
+	SecureJSONData map[string]string `yaml:"secureJsonData,omitempty"`
+}
+
+// WriteProvisioning writes set for Grafana's file provisioning under dir:
+// provisioning/datasources/hazwatch.yaml, provisioning/dashboards/hazwatch.yaml
+// and one JSON file per dashboard in dashboards/. The dashboard provider's
+// path is dir/dashboards made absolute; mount dir at the same path when
+// Grafana runs in a container. The datasource's secret is written as
+// $INFLUX_TOKEN (Flux) or $INFLUX_PASSWORD (InfluxQL), which Grafana
+// expands from its own environment. Files of dashboards no longer built are
+// left alone.
+func WriteProvisioning(dir string, set *Set) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("provisioning dir %s: %w", dir, err)
+	}
+	boards := filepath.Join(abs, "dashboards")
+	files := map[string]any{
+		filepath.Join(abs, "provisioning", "datasources", "hazwatch.yaml"): datasourceFile{
+			APIVersion: 1, Datasources: []datasourceEntry{set.Datasource.provisioned()}},
+		filepath.Join(abs, "provisioning", "dashboards", "hazwatch.yaml"): providerFile{APIVersion: 1, Providers: []provider{{
+			Name: "hazwatch", OrgID: 1, Folder: set.Folder.Title, FolderUID: set.Folder.UID, Type: "file",
+			UpdateIntervalSeconds: 30, Options: providerOptions{Path: boards}}}},
+	}
+	for path, v := range files {
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("encode %s: %w", path, err)
+		}
+		if err := writeFile(path, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	for _, d := range set.Dashboards {
+		if err := writeFile(filepath.Join(boards, d.UID+".json"), append(d.JSON, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// provisioned is the datasource as a provisioning entry, with its secret
+// replaced by an environment variable reference.
+func (d Datasource) provisioned() datasourceEntry {
+	e := datasourceEntry{Name: d.Name, UID: d.UID, Type: "influxdb", Access: "proxy", URL: d.URL, User: d.User,
+		Database: d.Database, JSONData: d.jsonData()}
+	switch {
+	case d.Version == "Flux":
+		e.SecureJSONData = map[string]string{"token": "$" + envInfluxToken}
+	case d.User != "":
+		e.SecureJSONData = map[string]string{"password": "$" + envInfluxPassword}
+	}
+	return e
+}
+
+// jsonData is the datasource's jsonData, as Grafana's InfluxDB plugin reads it.
+func (d Datasource) jsonData() map[string]any {
+	if d.Version == "Flux" {
+		return map[string]any{"version": d.Version, "organization": d.Organization, "defaultBucket": d.DefaultBucket}
+	}
+	return map[string]any{"version": d.Version, "dbName": d.Database, "httpMode": "GET"}
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
