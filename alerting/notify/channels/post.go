@@ -1,0 +1,114 @@
+package channels
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"hazwatch/configs"
+)
+
+// maxReply bounds how much of a provider's answer is read: the answers that
+// matter are a few hundred bytes of JSON, and a broken gateway must not make
+// the daemon buffer an error page of any size.
+const maxReply = 64 << 10
+
+// poster sends one request and classifies the answer; all providers share it.
+type poster struct {
+	client  *http.Client
+	now     func() time.Time
+	timeout time.Duration
+}
+
+func newPoster(cfg configs.Channel, opts Options) *poster {
+	p := &poster{client: opts.Client, now: opts.Now, timeout: cfg.Timeout.D()}
+	if p.client == nil {
+		p.client = &http.Client{}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.timeout <= 0 {
+		p.timeout = defaultTimeout
+	}
+	return p
+}
+
+// reply is a provider's answer to one request.
+type reply struct {
+	status int
+	body   []byte
+}
+
+// ok reports whether the HTTP status is 2xx.
+func (r reply) ok() bool { return r.status >= 200 && r.status < 300 }
+
+// retryStatus reports whether a failing HTTP status can pass on a later try:
+// 429 (throttled), 408 (request timeout) and 5xx can; other 4xx say the request
+// itself is wrong, and sending it again gives the same answer.
+func retryStatus(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
+}
+
+// statusError turns a non-2xx reply into Send's result.
+func (r reply) statusError() (retry bool, err error) {
+	return retryStatus(r.status), fmt.Errorf("HTTP %d: %s", r.status, excerpt(r.body))
+}
+
+// excerpt returns the start of a reply body for an error message.
+func excerpt(b []byte) string {
+	return truncateBytes(string(bytes.TrimSpace(b)), 200)
+}
+
+// post sends body to rawURL with the given content type and extra headers and
+// reads the answer. A request that cannot even be built is permanent; any
+// failure to get an answer (refused, reset, timed out) can pass on a later
+// try, so it comes with retry.
+func (p *poster) post(ctx context.Context, rawURL, contentType string, header http.Header, body []byte) (r reply, retry bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return reply{}, false, fmt.Errorf("build request: %w", err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		// url.Error repeats the whole URL, token included; keep only its cause.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return reply{}, true, fmt.Errorf("post to %s: %w", redact(rawURL), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return reply{}, true, fmt.Errorf("read reply from %s: %w", redact(rawURL), err)
+	}
+	return reply{status: resp.StatusCode, body: b}, false, nil
+}
+
+// redact drops the query and credentials of a URL for errors and logs: robot
+// webhooks carry their access token there, or (Feishu) in the path after /hook/.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.RawQuery = ""
+	u.User = nil
+	if i := strings.Index(u.Path, "/hook/"); i >= 0 {
+		u.Path = u.Path[:i] + "/hook/…"
+	}
+	return u.String()
+}

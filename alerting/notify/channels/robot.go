@@ -1,0 +1,39 @@
+package channels
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// robotAnswer is a chat robot's reply: DingTalk and WeCom answer errcode and
+// errmsg, Feishu code and msg; zero is success.
+type robotAnswer struct {
+	ErrCode *int   `json:"errcode"`
+	ErrMsg  string `json:"errmsg"`
+	Code    *int   `json:"code"`
+	Msg     string `json:"msg"`
+}
+
+// robotResult turns a robot's reply into Send's result. The robots answer
+// HTTP 200 even when they refuse a message, so the code in the body decides;
+// retryable lists the codes that mean "not now" (throttled, busy).
+func robotResult(r reply, retryable map[int]bool) (bool, error) {
+	if !r.ok() {
+		return r.statusError()
+	}
+	var a robotAnswer
+	if err := json.Unmarshal(r.body, &a); err != nil {
+		return false, fmt.Errorf("robot reply is not JSON: %s", excerpt(r.body))
+	}
+	code, msg := a.ErrCode, a.ErrMsg
+	if code == nil {
+		code, msg = a.Code, a.Msg
+	}
+	switch {
+	case code == nil:
+		return false, fmt.Errorf("robot reply has no error code: %s", excerpt(r.body))
+	case *code != 0:
+		return retryable[*code], fmt.Errorf("robot refused the message: code %d: %s", *code, msg)
+	}
+	return false, nil
+}

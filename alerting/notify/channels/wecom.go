@@ -1,0 +1,64 @@
+package channels
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"hazwatch/alerting/notify"
+	"hazwatch/configs"
+)
+
+// weComMaxBytes is WeCom's documented limit on a markdown message's content:
+// 4096 bytes of UTF-8.
+const weComMaxBytes = 4096
+
+// weComRetry are WeCom's codes for "not now": -1 system busy, 45009 the
+// robot's rate limit (20 messages a minute).
+var weComRetry = map[int]bool{-1: true, 45009: true}
+
+// weCom sends markdown to a WeCom (企业微信) group robot; its key is in the URL.
+type weCom struct {
+	named
+	url  string
+	text *renderer
+	p    *poster
+}
+
+func newWeCom(cfg configs.Channel, p *poster) (*weCom, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("url is required (the robot's webhook with key)")
+	}
+	r, err := newRenderer(cfg.Template, markdownTemplate, weComMaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &weCom{named: named(cfg.Name), url: cfg.URL, text: r, p: p}, nil
+}
+
+type weComMessage struct {
+	MsgType  string `json:"msgtype"`
+	Markdown struct {
+		Content string `json:"content"`
+	} `json:"markdown"`
+}
+
+// Send posts m as a markdown message; errcode 0 is success.
+func (w *weCom) Send(ctx context.Context, m *notify.Message) (bool, error) {
+	text, err := w.text.render(newView(m))
+	if err != nil {
+		return false, err
+	}
+	msg := weComMessage{MsgType: "markdown"}
+	msg.Markdown.Content = text
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return false, fmt.Errorf("encode wecom message: %w", err)
+	}
+	r, retry, err := w.p.post(ctx, w.url, "application/json", nil, body)
+	if err != nil {
+		return retry, err
+	}
+	return robotResult(r, weComRetry)
+}
