@@ -24,7 +24,7 @@ func (b *builder) overview() *board {
 		th := sdk.Thresholds{Mode: "absolute", Steps: []sdk.ThresholdStep{
 			{Color: configs.LevelNone.Color()}, {Color: l.Color(), Value: &one}}}
 		zero := 0
-		p := b.stat(l.ChineseName(), b.q.ActiveAlerts(l), "none", &zero, th)
+		p := b.stat(l.ChineseName(), b.q.ActiveAlerts(l), "none", "0", &zero, th)
 		targets := (*p.CustomPanel)["targets"].([]sdk.Target)
 		targets[0].Alias = l.ChineseName()
 		bd.add(p, 6, 4)
@@ -33,7 +33,7 @@ func (b *builder) overview() *board {
 		k, _ := b.cfg.Kind(id)
 		sel := series{Measurements: []string{k.Measurement}, Filters: []filter{{Tag: "kind", Value: id}}}
 		dec := k.Decimals
-		bd.add(b.stat("最新值 · "+kindTitle(id, k), b.q.Latest(sel), grafanaUnit(k.Unit), &dec,
+		bd.add(b.stat("最新值 · "+kindTitle(id, k), b.q.Latest(sel), grafanaUnit(k.Unit), "", &dec,
 			steps(b.marksFor("", "", id))), 24, 6)
 	}
 	sites := sdk.NewText("站点")

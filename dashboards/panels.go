@@ -66,6 +66,7 @@ func (b *builder) timeseries(title string, s series, kind configs.Kind, ms []mar
 type statFieldConfig struct {
 	Defaults struct {
 		Unit     string `json:"unit"`
+		NoValue  string `json:"noValue,omitempty"`
 		Decimals *int   `json:"decimals,omitempty"`
 		Color    struct {
 			Mode string `json:"mode"`
@@ -90,15 +91,15 @@ type statOptions struct {
 }
 
 // stat shows the last value of each series of query, coloured by th on the
-// background. It is built as an SDK custom panel of type stat because
+// background; noValue is shown when the query returns nothing. It is built as an SDK custom panel of type stat because
 // sdk.StatPanel predates the field config.
-func (b *builder) stat(title, query, unit string, decimals *int, th sdk.Thresholds) *sdk.Panel {
+func (b *builder) stat(title, query, unit, noValue string, decimals *int, th sdk.Thresholds) *sdk.Panel {
 	p := sdk.NewCustom(title)
 	p.Type = "stat"
 	p.Renderer = nil
 	p.Datasource = b.ds
 	var fc statFieldConfig
-	fc.Defaults.Unit, fc.Defaults.Decimals, fc.Defaults.Thresholds = unit, decimals, th
+	fc.Defaults.Unit, fc.Defaults.NoValue, fc.Defaults.Decimals, fc.Defaults.Thresholds = unit, noValue, decimals, th
 	fc.Defaults.Color.Mode = "thresholds"
 	fc.Overrides = []any{}
 	var opt statOptions

@@ -152,7 +152,7 @@ func (q flux) Alerts(filters []filter, state string) string {
 // ActiveAlerts groups the transitions by alert (rule, site, sensor), keeps
 // the last of each and counts those firing at level.
 func (q flux) ActiveAlerts(level configs.Level) string {
-	return q.from("-"+alertLookback) + fmt.Sprintf("\n  |> filter(fn: (r) => %s)\n  |> group(columns: [\"rule\", \"site\", \"sensor\"])\n  |> last()\n  |> filter(fn: (r) => r.state == %s and r.level == %s)\n  |> group()\n  |> count()",
+	return q.from("-"+alertLookback) + fmt.Sprintf("\n  |> filter(fn: (r) => %s)\n  |> group(columns: [\"rule\", \"site\", \"sensor\"])\n  |> sort(columns: [\"_time\"])\n  |> last()\n  |> filter(fn: (r) => r.state == %s and r.level == %s)\n  |> group()\n  |> count()",
 		fluxCond([]string{alertsMeasurement}, "value", nil), fluxString(stateFiring), fluxString(level.String()))
 }
 
