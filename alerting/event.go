@@ -42,6 +42,8 @@ type Event struct {
 	// ETA is the predicted time until the target is reached (predict rules); HasETA says if set.
 	ETA    time.Duration
 	HasETA bool
+	// Slope is the fitted rate of change in units per second (rate and predict rules).
+	Slope float64
 
 	// StartedAt is when the alert first fired; At is the time of the reading
 	// (or, for stale, of the daemon's clock) that caused this transition.

@@ -1,0 +1,154 @@
+package alerting
+
+import (
+	"encoding/hex"
+	"hash/fnv"
+	"time"
+
+	"hazwatch/configs"
+)
+
+// alert is the state of one rule on one series.
+type alert struct {
+	rule  *rule
+	level configs.Level // in effect; LevelNone when not firing
+	// below and threshold describe the level in effect, for its resolve.
+	below     bool
+	threshold float64
+	startedAt int64
+	m         machine
+	fit       *fit // rate and predict rules
+	// last is the latest transition while firing, for Active and restarts.
+	last *Event
+}
+
+// detail is what a rule found on a reading, beyond the target level.
+type detail struct {
+	threshold float64
+	below     bool
+	slope     float64
+	eta       time.Duration
+	hasETA    bool
+}
+
+// evaluate runs one rule on the series' newest reading at t.
+func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
+	r, v := a.rule, s.id.Value
+	var target configs.Level
+	var d detail
+	switch r.typ {
+	case configs.TypeThreshold:
+		target, d.threshold, d.below = r.thresholdTarget(v, a.level)
+	case configs.TypeRate, configs.TypePredict:
+		if a.fit == nil {
+			a.fit = &fit{}
+		}
+		a.fit.add(t, v, r.window)
+		slope, last, ok := a.fit.line(r.minSamples)
+		if !ok {
+			break
+		}
+		d.slope = slope
+		if r.typ == configs.TypeRate {
+			target, d.threshold, d.below = r.rateTarget(slope)
+			break
+		}
+		d.threshold = r.target
+		// Only a line moving towards the target reaches it.
+		if secs := (r.target - last) / slope; secs > 0 && secs*1e9 <= float64(r.horizon) {
+			target, d.eta, d.hasETA = r.level, time.Duration(secs*1e9), true
+		}
+	case configs.TypeStale:
+		if a.level != configs.LevelNone {
+			return e.transition(s, a, configs.LevelNone, d, s.id.Time, out)
+		}
+		return out
+	case configs.TypeFault:
+		if k, ok := s.rules.kinds(s.id.Kind); ok && k.Range != [2]float64{} && (v < k.Range[0] || v > k.Range[1]) {
+			target, d.threshold, d.below = r.level, k.Range[1], v < k.Range[0]
+			if d.below {
+				d.threshold = k.Range[0]
+			}
+		} else if r.stuckFor > 0 && t-s.changedAt >= r.stuckFor {
+			target, d.threshold = r.level, v
+		}
+	}
+	to := a.m.step(r, a.level, target, t)
+	if to == a.level {
+		return out
+	}
+	if to != target && r.typ == configs.TypeThreshold {
+		// A fall to an intermediate level reports that level's threshold.
+		d.threshold, d.below = r.levelThreshold(to, v)
+	}
+	return e.transition(s, a, to, d, s.id.Time, out)
+}
+
+// levelThreshold returns the threshold of level l that applies to v.
+func (r *rule) levelThreshold(l configs.Level, v float64) (float64, bool) {
+	if r.hasBelow&(1<<l) != 0 && (r.hasAbove&(1<<l) == 0 || v <= r.below[l]+r.hysteresis[l]) {
+		return r.below[l], true
+	}
+	return r.above[l], false
+}
+
+// transition moves the alert to level to (LevelNone resolves it) and appends
+// the event that says so.
+func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at time.Time, out []Event) []Event {
+	from := a.level
+	ev := Event{
+		ID:          eventID(a.rule.name, s.key),
+		Rule:        a.rule.name,
+		Type:        a.rule.typ,
+		Status:      StatusFiring,
+		Level:       to,
+		Previous:    from,
+		Measurement: s.id.Measurement,
+		Site:        s.id.Site,
+		Kind:        s.id.Kind,
+		Sensor:      s.id.Sensor,
+		Tags:        s.id.Tags,
+		SiteName:    s.rules.catalogue.SiteName(s.id.Site),
+		SensorName:  s.rules.catalogue.SensorName(s.id.Site, s.id.Sensor),
+		Value:       s.id.Value,
+		Threshold:   d.threshold,
+		ETA:         d.eta,
+		HasETA:      d.hasETA,
+		Slope:       d.slope,
+		At:          at,
+	}
+	kind, _ := s.rules.kinds(s.id.Kind)
+	ev.Unit = kind.Unit
+	if from == configs.LevelNone {
+		a.startedAt = at.UnixNano()
+	}
+	ev.StartedAt = time.Unix(0, a.startedAt)
+	below := d.below
+	if to == configs.LevelNone {
+		ev.Status, ev.Level, ev.Threshold, below = StatusResolved, from, a.threshold, a.below
+		a.last = nil
+	} else {
+		a.threshold, a.below = d.threshold, d.below
+	}
+	a.level = to
+	ev.Message = message(&ev, &kind, a.rule, below)
+	if to != configs.LevelNone {
+		a.last = &ev
+	}
+	e.metrics.record(&ev)
+	return append(out, ev)
+}
+
+// eventID is a short stable hash of the rule and the series.
+func eventID(rule, seriesKey string) string {
+	h := fnv.New64a()
+	h.Write([]byte(rule))
+	h.Write([]byte{0})
+	h.Write([]byte(seriesKey))
+	var b [8]byte
+	sum := h.Sum64()
+	for i := range b {
+		b[i] = byte(sum >> (8 * i))
+	}
+	return hex.EncodeToString(b[:6])
+}

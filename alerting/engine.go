@@ -1,0 +1,187 @@
+package alerting
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hazwatch/configs"
+	"hazwatch/reading"
+)
+
+// numShards spreads the series over locks so that ingest workers evaluating
+// different series rarely wait for each other.
+const numShards = 64
+
+// Engine evaluates the alert rules on readings and keeps the state of every
+// alert (one rule on one series). Observe may be called concurrently for
+// different series; readings of one series must come in order from one
+// goroutine for `for_readings` to count them in order.
+type Engine struct {
+	rules   atomic.Pointer[ruleSet]
+	seed    maphash.Seed
+	shards  [numShards]shard
+	metrics *metrics
+
+	// queued holds transitions found outside Observe and Tick (rules removed
+	// by Reload or LoadState); the next Tick returns them.
+	mu     sync.Mutex
+	queued []Event
+}
+
+type shard struct {
+	mu     sync.Mutex
+	series map[string]*series
+	// key is scratch space for building a series key without allocating.
+	key []byte
+}
+
+// series is what the engine keeps of one series: its identity, its rules and
+// the state of each rule on it.
+type series struct {
+	key string
+	// id is the series' latest in-order reading.
+	id    reading.Reading
+	rules *ruleSet
+	state []alert
+	// lastAt is the time of the latest in-order reading (Unix ns); readings
+	// at or before it are out of order.
+	lastAt int64
+	// changedAt is when the value last changed, for stuck sensors.
+	changedAt int64
+}
+
+// NewEngine returns an engine for cfg's rules, registering its metrics with
+// reg (which may be nil).
+func NewEngine(cfg *configs.Config, reg prometheus.Registerer) (*Engine, error) {
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{seed: maphash.MakeSeed(), metrics: m}
+	for i := range e.shards {
+		e.shards[i].series = make(map[string]*series)
+	}
+	e.rules.Store(newRuleSet(cfg))
+	return e, nil
+}
+
+// Observe evaluates every rule in effect for the reading's series on r, in
+// event time, and returns the transitions it caused (nil when none).
+func (e *Engine) Observe(r *reading.Reading) []Event {
+	sh := &e.shards[e.shardOf(r)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.key = appendSeriesKey(sh.key[:0], r)
+	s := sh.series[string(sh.key)]
+	if s == nil {
+		s = &series{key: string(sh.key)}
+		s.setID(r)
+		sh.series[s.key] = s
+	}
+	var out []Event
+	if rs := e.rules.Load(); s.rules != rs {
+		out = e.migrate(s, rs, s.state, r.Time, out)
+	}
+	t := r.Time.UnixNano()
+	if s.lastAt != 0 && t <= s.lastAt {
+		return out
+	}
+	if s.lastAt == 0 || r.Value != s.id.Value {
+		s.changedAt = t
+	}
+	s.lastAt = t
+	s.id.Value, s.id.Time = r.Value, r.Time
+	for i := range s.state {
+		out = e.evaluate(s, &s.state[i], t, out)
+	}
+	return out
+}
+
+// Tick fires stale alerts for series that have had no reading for their
+// rule's `after`, measured on the daemon's clock now, and returns those
+// transitions together with the resolves queued by Reload and LoadState.
+func (e *Engine) Tick(now time.Time) []Event {
+	e.mu.Lock()
+	out := e.queued
+	e.queued = nil
+	e.mu.Unlock()
+	for i := range out {
+		out[i].At = now
+	}
+	t := now.UnixNano()
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.Lock()
+		for _, s := range sh.series {
+			for j := range s.state {
+				a := &s.state[j]
+				if a.rule.typ == configs.TypeStale && a.level == configs.LevelNone && t-s.lastAt >= a.rule.after {
+					out = e.transition(s, a, a.rule.level, detail{}, now, out)
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// Active returns the latest transition of every alert now firing, oldest
+// first.
+func (e *Engine) Active() []Event {
+	var out []Event
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.Lock()
+		for _, s := range sh.series {
+			for j := range s.state {
+				if last := s.state[j].last; last != nil && s.state[j].level != configs.LevelNone {
+					out = append(out, *last)
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b Event) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+func (e *Engine) shardOf(r *reading.Reading) uint64 {
+	return (maphash.String(e.seed, r.Site) ^ 31*maphash.String(e.seed, r.Sensor) ^ maphash.String(e.seed, r.Kind)) % numShards
+}
+
+// setID keeps the identity of the series from its first reading, copying
+// the tags so the caller may reuse its slice.
+func (s *series) setID(r *reading.Reading) {
+	s.id = *r
+	s.id.Tags = slices.Clone(r.Tags)
+}
+
+// appendSeriesKey appends what reading.SeriesKey returns, without allocating.
+func appendSeriesKey(b []byte, r *reading.Reading) []byte {
+	b = append(b, r.Measurement...)
+	b = append(b, ',')
+	b = append(b, r.Site...)
+	b = append(b, ',')
+	b = append(b, r.Kind...)
+	b = append(b, ',')
+	b = append(b, r.Sensor...)
+	for _, t := range r.Tags {
+		b = append(b, ',')
+		b = append(b, t.Key...)
+		b = append(b, '=')
+		b = append(b, t.Value...)
+	}
+	b = append(b, ' ')
+	return append(b, r.Field...)
+}

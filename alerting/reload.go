@@ -1,0 +1,74 @@
+package alerting
+
+import (
+	"time"
+
+	"hazwatch/configs"
+)
+
+// Reload replaces the rules with cfg's. Each series moves to its new rules
+// as follows: a rule with the same name, match and parameters keeps its
+// state; a rule of the same name and type whose parameters changed keeps its
+// level in effect, which the next reading re-evaluates against the new
+// parameters (so a changed threshold neither resolves nor re-fires by
+// itself); an alert whose rule is gone resolves. Those resolves are returned
+// by the next Tick, stamped with its time.
+func (e *Engine) Reload(cfg *configs.Config) error {
+	rs := newRuleSet(cfg)
+	e.rules.Store(rs)
+	var resolved []Event
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.Lock()
+		for _, s := range sh.series {
+			if s.rules != rs {
+				resolved = e.migrate(s, rs, s.state, s.id.Time, resolved)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	e.queue(resolved)
+	return nil
+}
+
+func (e *Engine) queue(events []Event) {
+	if len(events) == 0 {
+		return
+	}
+	e.mu.Lock()
+	e.queued = append(e.queued, events...)
+	e.mu.Unlock()
+}
+
+// migrate gives series s the rules of rs in effect for it, carrying over the
+// state of old (see Reload), and appends the resolves of alerts whose rule
+// is gone.
+func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out []Event) []Event {
+	s.rules = rs
+	rules := rs.resolve(s.id.Tag)
+	s.state = make([]alert, len(rules))
+	kept := make([]bool, len(old))
+	for i, r := range rules {
+		a := &s.state[i]
+		a.rule = r
+		for j := range old {
+			o := &old[j]
+			if kept[j] || o.rule.name != r.name || o.rule.typ != r.typ {
+				continue
+			}
+			kept[j] = true
+			*a = *o
+			a.rule = r
+			if o.rule.fingerprint != r.fingerprint {
+				a.m.reset()
+			}
+			break
+		}
+	}
+	for j := range old {
+		if !kept[j] && old[j].level != configs.LevelNone {
+			out = e.transition(s, &old[j], configs.LevelNone, detail{}, at, out)
+		}
+	}
+	return out
+}
