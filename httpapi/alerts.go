@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"cmp"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"hazwatch/alerting"
+	"hazwatch/alerting/notify"
+	"hazwatch/configs"
+)
+
+// alertJSON is an active alert: the webhook body's fields (SPEC §6) and its
+// acknowledgement and silence.
+type alertJSON struct {
+	ID         string   `json:"id"`
+	Status     string   `json:"status"`
+	Level      string   `json:"level"`
+	Rule       string   `json:"rule"`
+	Type       string   `json:"type"`
+	Site       string   `json:"site"`
+	SiteName   string   `json:"site_name"`
+	Kind       string   `json:"kind"`
+	Sensor     string   `json:"sensor"`
+	SensorName string   `json:"sensor_name"`
+	Value      float64  `json:"value"`
+	Threshold  float64  `json:"threshold"`
+	Unit       string   `json:"unit"`
+	StartedAt  string   `json:"started_at"`
+	At         string   `json:"at"`
+	ETASeconds *float64 `json:"eta_seconds"`
+	Message    string   `json:"message"`
+
+	Acked      bool   `json:"acked"`
+	AckedBy    string `json:"acked_by,omitempty"`
+	AckComment string `json:"ack_comment,omitempty"`
+	Silenced   bool   `json:"silenced"`
+}
+
+// alertsBody is the answer of GET /api/v1/alerts, shaped like a grouped webhook body.
+type alertsBody struct {
+	Alerts []alertJSON `json:"alerts"`
+}
+
+func (a *api) toJSON(ev alerting.Event) alertJSON {
+	out := alertJSON{
+		ID: ev.ID, Status: ev.Status, Level: ev.Level.String(), Rule: ev.Rule, Type: ev.Type,
+		Site: ev.Site, SiteName: ev.SiteName, Kind: ev.Kind, Sensor: ev.Sensor, SensorName: ev.SensorName,
+		Value: ev.Value, Threshold: ev.Threshold, Unit: ev.Unit,
+		StartedAt: ev.StartedAt.UTC().Format(time.RFC3339), At: ev.At.UTC().Format(time.RFC3339),
+		Message: ev.Message,
+	}
+	if ev.HasETA {
+		s := ev.ETA.Seconds()
+		out.ETASeconds = &s
+	}
+	if a.Notifier != nil {
+		if ack, ok := a.Notifier.AckOf(ev.ID); ok {
+			out.Acked, out.AckedBy, out.AckComment = true, ack.Operator, ack.Comment
+		}
+		out.Silenced = a.Notifier.Silenced(ev)
+	}
+	return out
+}
+
+// filterKeys are the query parameters that filter the alerts; each takes
+// one or more values, repeated or comma-separated.
+var filterKeys = []string{"level", "site", "kind", "rule"}
+
+func (a *api) listAlerts(w http.ResponseWriter, r *http.Request) {
+	filters := map[string][]string{}
+	for _, key := range filterKeys {
+		for _, v := range r.URL.Query()[key] {
+			filters[key] = append(filters[key], strings.Split(v, ",")...)
+		}
+	}
+	for _, l := range filters["level"] {
+		if _, ok := configs.ParseLevel(l); !ok {
+			writeError(w, http.StatusBadRequest, "unknown level "+l+" (blue, yellow, orange, red)")
+			return
+		}
+	}
+	body := alertsBody{Alerts: []alertJSON{}}
+	if a.Alerts != nil {
+		for _, ev := range a.Alerts.Active() {
+			fields := map[string]string{"level": ev.Level.String(), "site": ev.Site, "kind": ev.Kind, "rule": ev.Rule}
+			if matchesAll(filters, fields) {
+				body.Alerts = append(body.Alerts, a.toJSON(ev))
+			}
+		}
+	}
+	// Most severe first, then oldest first: the order of a duty screen.
+	slices.SortStableFunc(body.Alerts, func(x, y alertJSON) int {
+		lx, _ := configs.ParseLevel(x.Level)
+		ly, _ := configs.ParseLevel(y.Level)
+		return cmp.Or(cmp.Compare(ly, lx), cmp.Compare(x.StartedAt, y.StartedAt), cmp.Compare(x.ID, y.ID))
+	})
+	writeJSON(w, http.StatusOK, body)
+}
+
+func matchesAll(filters map[string][]string, fields map[string]string) bool {
+	for key, values := range filters {
+		if !slices.Contains(values, fields[key]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ackRequest is the body of POST /api/v1/alerts/{id}/ack.
+type ackRequest struct {
+	Operator string `json:"operator"`
+	Comment  string `json:"comment"`
+}
+
+func (a *api) ack(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var req ackRequest
+	if err := decodeBody(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if strings.TrimSpace(req.Operator) == "" {
+		writeError(w, http.StatusBadRequest, "operator is required")
+		return
+	}
+	ev, ok := a.active(id)
+	if !ok || a.Notifier == nil {
+		writeError(w, http.StatusNotFound, "no active alert "+id)
+		return
+	}
+	if err := a.Notifier.Ack(id, req.Operator, req.Comment); err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, notify.ErrNoOperator) {
+			status = http.StatusBadRequest
+		}
+		writeError(w, status, err.Error())
+		return
+	}
+	a.Logger.Info("alert acknowledged", slog.String("alert", id), slog.String("site", ev.Site),
+		slog.String("sensor", ev.Sensor), slog.String("rule", ev.Rule), slog.String("operator", req.Operator))
+	writeJSON(w, http.StatusOK, a.toJSON(ev))
+}
+
+func (a *api) active(id string) (alerting.Event, bool) {
+	if a.Alerts == nil {
+		return alerting.Event{}, false
+	}
+	for _, ev := range a.Alerts.Active() {
+		if ev.ID == id {
+			return ev, true
+		}
+	}
+	return alerting.Event{}, false
+}
