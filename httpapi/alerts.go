@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,26 +15,26 @@ import (
 	"hazwatch/configs"
 )
 
-// alertJSON is an active alert: the webhook body's fields (SPEC §6) and its
-// acknowledgement and silence.
+// alertJSON is an active alert: the webhook body's fields (SPEC §6, typed as
+// the webhook channel types them) and its acknowledgement and silence.
 type alertJSON struct {
-	ID         string   `json:"id"`
-	Status     string   `json:"status"`
-	Level      string   `json:"level"`
-	Rule       string   `json:"rule"`
-	Type       string   `json:"type"`
-	Site       string   `json:"site"`
-	SiteName   string   `json:"site_name"`
-	Kind       string   `json:"kind"`
-	Sensor     string   `json:"sensor"`
-	SensorName string   `json:"sensor_name"`
-	Value      float64  `json:"value"`
-	Threshold  float64  `json:"threshold"`
-	Unit       string   `json:"unit"`
-	StartedAt  string   `json:"started_at"`
-	At         string   `json:"at"`
-	ETASeconds *float64 `json:"eta_seconds"`
-	Message    string   `json:"message"`
+	ID         string    `json:"id"`
+	Status     string    `json:"status"`
+	Level      string    `json:"level"`
+	Rule       string    `json:"rule"`
+	Type       string    `json:"type"`
+	Site       string    `json:"site"`
+	SiteName   string    `json:"site_name"`
+	Kind       string    `json:"kind"`
+	Sensor     string    `json:"sensor"`
+	SensorName string    `json:"sensor_name"`
+	Value      float64   `json:"value"`
+	Threshold  float64   `json:"threshold"`
+	Unit       string    `json:"unit"`
+	StartedAt  time.Time `json:"started_at"`
+	At         time.Time `json:"at"`
+	ETASeconds *int64    `json:"eta_seconds"`
+	Message    string    `json:"message"`
 
 	Acked      bool   `json:"acked"`
 	AckedBy    string `json:"acked_by,omitempty"`
@@ -51,11 +52,11 @@ func (a *api) toJSON(ev alerting.Event) alertJSON {
 		ID: ev.ID, Status: ev.Status, Level: ev.Level.String(), Rule: ev.Rule, Type: ev.Type,
 		Site: ev.Site, SiteName: ev.SiteName, Kind: ev.Kind, Sensor: ev.Sensor, SensorName: ev.SensorName,
 		Value: ev.Value, Threshold: ev.Threshold, Unit: ev.Unit,
-		StartedAt: ev.StartedAt.UTC().Format(time.RFC3339), At: ev.At.UTC().Format(time.RFC3339),
+		StartedAt: ev.StartedAt.UTC(), At: ev.At.UTC(),
 		Message: ev.Message,
 	}
 	if ev.HasETA {
-		s := ev.ETA.Seconds()
+		s := int64(math.Round(ev.ETA.Seconds()))
 		out.ETASeconds = &s
 	}
 	if a.Notifier != nil {
@@ -97,7 +98,7 @@ func (a *api) listAlerts(w http.ResponseWriter, r *http.Request) {
 	slices.SortStableFunc(body.Alerts, func(x, y alertJSON) int {
 		lx, _ := configs.ParseLevel(x.Level)
 		ly, _ := configs.ParseLevel(y.Level)
-		return cmp.Or(cmp.Compare(ly, lx), cmp.Compare(x.StartedAt, y.StartedAt), cmp.Compare(x.ID, y.ID))
+		return cmp.Or(cmp.Compare(ly, lx), x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.ID, y.ID))
 	})
 	writeJSON(w, http.StatusOK, body)
 }
