@@ -108,7 +108,7 @@ func redact(rawURL string) string {
 	u.RawQuery = ""
 	u.User = nil
 	if i := strings.Index(u.Path, "/hook/"); i >= 0 {
-		u.Path = u.Path[:i] + "/hook/…"
+		u.Path = u.Path[:i] + "/hook/redacted"
 	}
 	return u.String()
 }
