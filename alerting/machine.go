@@ -8,16 +8,18 @@ import "hazwatch/configs"
 // resolve once the lower target has held for `clear_for`. It remembers, per
 // level, since when the target has been at or above it and at or below it,
 // so that a target wandering between two high levels still counts as
-// holding the lower of them.
+// holding the lower of them. Its fields are exported so that the state can
+// be saved as JSON.
 type machine struct {
-	// upSince[l] is the event time (Unix ns) since which the target has been
-	// ≥ l, upCount[l] for how many readings; valid where upHeld has bit l.
-	upSince [numLevels]int64
-	upCount [numLevels]uint32
-	// downSince[l] is since when the target has been ≤ l; valid where
-	// downHeld has bit l.
-	downSince        [numLevels]int64
-	upHeld, downHeld uint8
+	// UpSince[l] is the event time (Unix ns) since which the target has been
+	// ≥ l, UpCount[l] for how many readings; valid where UpHeld has bit l.
+	UpSince [numLevels]int64  `json:"up_since"`
+	UpCount [numLevels]uint32 `json:"up_count"`
+	// DownSince[l] is since when the target has been ≤ l; valid where
+	// DownHeld has bit l.
+	DownSince [numLevels]int64 `json:"down_since"`
+	UpHeld    uint8            `json:"up_held"`
+	DownHeld  uint8            `json:"down_held"`
 }
 
 // step records a reading's target at time t and returns the level that is in
@@ -26,36 +28,36 @@ func (m *machine) step(r *rule, inEffect, target configs.Level, t int64) configs
 	for l := 1; l < numLevels; l++ {
 		bit := uint8(1) << l
 		if target >= configs.Level(l) {
-			if m.upHeld&bit == 0 {
-				m.upHeld |= bit
-				m.upSince[l], m.upCount[l] = t, 0
+			if m.UpHeld&bit == 0 {
+				m.UpHeld |= bit
+				m.UpSince[l], m.UpCount[l] = t, 0
 			}
-			m.upCount[l]++
+			m.UpCount[l]++
 		} else {
-			m.upHeld &^= bit
+			m.UpHeld &^= bit
 		}
 	}
 	for l := 0; l < numLevels-1; l++ {
 		bit := uint8(1) << l
 		if target <= configs.Level(l) {
-			if m.downHeld&bit == 0 {
-				m.downHeld |= bit
-				m.downSince[l] = t
+			if m.DownHeld&bit == 0 {
+				m.DownHeld |= bit
+				m.DownSince[l] = t
 			}
 		} else {
-			m.downHeld &^= bit
+			m.DownHeld &^= bit
 		}
 	}
 	switch {
 	case target > inEffect:
 		for l := configs.LevelRed; l > inEffect; l-- {
-			if m.upHeld&(1<<l) != 0 && t-m.upSince[l] >= r.forNanos && m.upCount[l] >= r.forReadings {
+			if m.UpHeld&(1<<l) != 0 && t-m.UpSince[l] >= r.forNanos && m.UpCount[l] >= r.forReadings {
 				return l
 			}
 		}
 	case target < inEffect:
 		for l := configs.LevelNone; l < inEffect; l++ {
-			if m.downHeld&(1<<l) != 0 && t-m.downSince[l] >= r.clearNanos {
+			if m.DownHeld&(1<<l) != 0 && t-m.DownSince[l] >= r.clearNanos {
 				return l
 			}
 		}
