@@ -44,17 +44,21 @@ type datasourceFile struct {
 	Datasources []datasourceEntry `yaml:"datasources"`
 }
 
+// datasourceEntry is a datasource as a provisioning file and Grafana's
+// /api/datasources both take it.
 type datasourceEntry struct {
-	Name           string            `yaml:"name"`
-	UID            string            `yaml:"uid"`
-	Type           string            `yaml:"type"`
-	Access         string            `yaml:"access"`
-	URL            string            `yaml:"url"`
-	User           string            `yaml:"user,omitempty"`
-	Database       string            `yaml:"database,omitempty"`
-	Editable       bool              `yaml:"editable"`
-	JSONData       map[string]any    `yaml:"jsonData"`
-	SecureJSONData map[string]string `yaml:"secureJsonData,omitempty"`
+	Name           string            `yaml:"name" json:"name"`
+	UID            string            `yaml:"uid" json:"uid"`
+	Type           string            `yaml:"type" json:"type"`
+	Access         string            `yaml:"access" json:"access"`
+	URL            string            `yaml:"url" json:"url"`
+	User           string            `yaml:"user,omitempty" json:"user"`
+	Database       string            `yaml:"database,omitempty" json:"database"`
+	Editable       bool              `yaml:"editable" json:"-"`
+	JSONData       map[string]any    `yaml:"jsonData" json:"jsonData"`
+	SecureJSONData map[string]string `yaml:"secureJsonData,omitempty" json:"secureJsonData,omitempty"`
+	// SecureJSONFields is how Grafana's API says which secrets are set.
+	SecureJSONFields map[string]bool `yaml:"-" json:"secureJsonFields,omitempty"`
 }
 
 // WriteProvisioning writes set for Grafana's file provisioning under dir:
@@ -104,11 +108,19 @@ func (d Datasource) provisioned() datasourceEntry {
 		Database: d.Database, JSONData: d.jsonData()}
 	switch {
 	case d.Version == "Flux":
-		e.SecureJSONData = map[string]string{"token": "$" + envInfluxToken}
+		e.SecureJSONData = map[string]string{d.secretKey(): "$" + envInfluxToken}
 	case d.User != "":
-		e.SecureJSONData = map[string]string{"password": "$" + envInfluxPassword}
+		e.SecureJSONData = map[string]string{d.secretKey(): "$" + envInfluxPassword}
 	}
 	return e
+}
+
+// secretKey names the datasource's secret in secureJsonData.
+func (d Datasource) secretKey() string {
+	if d.Version == "Flux" {
+		return "token"
+	}
+	return "password"
 }
 
 // jsonData is the datasource's jsonData, as Grafana's InfluxDB plugin reads it.

@@ -52,35 +52,16 @@ func Push(ctx context.Context, c *Client, set *Set) ([]Change, error) {
 	return out, nil
 }
 
-// datasourceBody is a datasource as /api/datasources takes and returns it.
-type datasourceBody struct {
-	UID              string            `json:"uid"`
-	Name             string            `json:"name"`
-	Type             string            `json:"type"`
-	Access           string            `json:"access"`
-	URL              string            `json:"url"`
-	User             string            `json:"user"`
-	Database         string            `json:"database"`
-	JSONData         map[string]any    `json:"jsonData"`
-	SecureJSONData   map[string]string `json:"secureJsonData,omitempty"`
-	SecureJSONFields map[string]bool   `json:"secureJsonFields,omitempty"`
-}
-
 // pushDatasource creates the datasource, or updates it when a field differs.
 // Grafana never returns secrets, only whether one is set, so a changed secret
 // alone is not seen; delete the datasource's secret in Grafana to rotate it.
 func (c *Client) pushDatasource(ctx context.Context, ds Datasource) (Outcome, error) {
-	e := ds.provisioned()
-	want := datasourceBody{UID: e.UID, Name: e.Name, Type: e.Type, Access: e.Access, URL: e.URL, User: e.User,
-		Database: e.Database, JSONData: e.JSONData}
-	secretKey := "password"
-	if ds.Version == "Flux" {
-		secretKey = "token"
-	}
+	want := ds.provisioned()
+	want.SecureJSONData = nil
 	if ds.Secret != "" {
-		want.SecureJSONData = map[string]string{secretKey: ds.Secret}
+		want.SecureJSONData = map[string]string{ds.secretKey(): ds.Secret}
 	}
-	var have datasourceBody
+	var have datasourceEntry
 	err := c.do(ctx, http.MethodGet, "/api/datasources/uid/"+escape(ds.UID), nil, &have)
 	switch {
 	case errors.Is(err, errNotFound):
@@ -93,7 +74,7 @@ func (c *Client) pushDatasource(ctx context.Context, ds Datasource) (Outcome, er
 	}
 	same := have.Name == want.Name && have.Type == want.Type && have.Access == want.Access &&
 		have.URL == want.URL && have.User == want.User && have.Database == want.Database &&
-		subset(want.JSONData, have.JSONData) && (ds.Secret == "" || have.SecureJSONFields[secretKey])
+		subset(want.JSONData, have.JSONData) && (ds.Secret == "" || have.SecureJSONFields[ds.secretKey()])
 	if same {
 		return Unchanged, nil
 	}
