@@ -204,14 +204,23 @@ func TestTencentSMS_AnswerCodes(t *testing.T) {
 }
 
 // FuzzTencentResult checks that no answer makes the reply parser panic, and
-// that success is only ever claimed for an answer with a send status.
+// that success is only claimed when every number's status is Ok.
 func FuzzTencentResult(f *testing.F) {
 	f.Add([]byte(`{"Response":{"SendStatusSet":[{"Code":"Ok"}]}}`))
 	f.Add([]byte(`{"Response":{"Error":{"Code":"LimitExceeded"}}}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if _, err := tencentResult(body); err == nil && !strings.Contains(string(body), "Ok") {
-			t.Errorf("success claimed for %q", body)
+		if _, err := tencentResult(body); err != nil {
+			return
+		}
+		var ans tencentReply
+		if json.Unmarshal(body, &ans) != nil || ans.Response.Error != nil || len(ans.Response.SendStatusSet) == 0 {
+			t.Fatalf("success claimed for %q", body)
+		}
+		for _, s := range ans.Response.SendStatusSet {
+			if s.Code != "Ok" {
+				t.Errorf("success claimed with status %q", s.Code)
+			}
 		}
 	})
 }

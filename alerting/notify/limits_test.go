@@ -1,0 +1,179 @@
+package notify
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"hazwatch/alerting"
+	"hazwatch/configs"
+)
+
+func TestInhibit_StaleSensorHoldsBackItsOtherAlerts(t *testing.T) {
+	cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}}}}
+	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 10 }})
+	duty := h.chans["duty"]
+	stale := alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
+		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"}
+	h.d.Handle(stale)
+	h.d.Handle(fire("gas-GT-03", "hx", "GT-03", configs.LevelRed))
+	h.d.Handle(fire("gas-GT-04", "hx", "GT-04", configs.LevelRed))
+	h.settled(0)
+	if got := ids(duty.expect(t, 1)[0]); got[0] != "gas-GT-04" {
+		t.Errorf("sent %v, want only the other sensor's alert", got)
+	}
+	duty.quiet(t)
+
+	h.tick(time.Minute) // the outage window: one stale sensor of ten is not an outage
+	h.settled(0)
+	if got := ids(duty.expect(t, 1)[0]); got[0] != "stale-GT-03" {
+		t.Errorf("after the window %v, want the stale alert itself", got)
+	}
+	duty.quiet(t)
+
+	resolved := stale
+	resolved.Status = alerting.StatusResolved
+	h.d.Handle(resolved)
+	h.tick(time.Second) // data is back: the gas alert is no longer held back
+	h.settled(0)
+	got := duty.expect(t, 2)
+	if got[0].Alerts[0].Status != alerting.StatusResolved || ids(got[1])[0] != "gas-GT-03" {
+		t.Errorf("after the stale resolved: %v %v, want its resolve then gas-GT-03", ids(got[0]), ids(got[1]))
+	}
+	duty.quiet(t)
+}
+
+func TestInhibit_SiteOutageIsOneMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		stale   int
+		sensors int
+		want    []string // messages' first alert ids
+	}{
+		{"most of a site", 4, 6, []string{"site-outage/hx"}},
+		{"half of a site", 3, 6, []string{"site-outage/hx"}},
+		{"under half", 3, 7, []string{"stale-S0", "stale-S1", "stale-S2"}},
+		{"too few to call an outage", 2, 2, []string{"stale-S0", "stale-S1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}}}}
+			h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return tt.sensors }})
+			for i := range tt.stale {
+				s := "S" + string(rune('0'+i))
+				h.d.Handle(alerting.Event{ID: "stale-" + s, Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
+					Level: configs.LevelYellow, Site: "hx", SiteName: "华兴化工", Sensor: s})
+				h.clock.Add(10 * time.Second)
+			}
+			h.tick(time.Minute)
+			h.settled(0)
+			ms := h.chans["duty"].expect(t, len(tt.want))
+			h.chans["duty"].quiet(t)
+			var got []string
+			for _, m := range ms {
+				got = append(got, ids(m)[0])
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("sent %v, want %v", got, tt.want)
+			}
+			if tt.want[0] == "site-outage/hx" {
+				want := "【数据中断】华兴化工 " + string(rune('0'+tt.stale)) + " 个传感器数据中断，疑似网关或供电故障"
+				if msg := ms[0].Alerts[0].Message; msg != want {
+					t.Errorf("message %q, want %q", msg, want)
+				}
+			}
+		})
+	}
+}
+
+func TestChannelRateLimit_TwentyAMinute(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: []configs.Channel{{Name: "ding", Type: configs.ChannelDingTalk, RateLimit: configs.Rate{PerSecond: 20.0 / 60, Text: "20/m"}}},
+		Routes:   []configs.Route{{Channels: []string{"ding"}}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	ding := h.chans["ding"]
+	for i := range 21 {
+		h.d.Handle(fire("a"+string(rune('A'+i)), "hx", "GT-03", configs.LevelRed))
+	}
+	h.settled(1)
+	ding.expect(t, 20)
+	ding.quiet(t)
+	h.tick(2 * time.Second) // a token every 3s
+	h.settled(1)
+	ding.quiet(t)
+	h.tick(time.Second)
+	h.settled(0)
+	if got := ids(ding.expect(t, 1)[0]); got[0] != "aU" {
+		t.Errorf("later %v, want the 21st", got)
+	}
+}
+
+func TestRecipientRateLimit_DropsExcessButNeverRed(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: []configs.Channel{{Name: "sms", Type: configs.ChannelAliyunSMS}, {Name: "center", Type: configs.ChannelWebhook}},
+		Routes: []configs.Route{{
+			Channels: []string{"sms", "center"}, Phones: []string{"+8613800000001"}, Contacts: "site",
+			RecipientRateLimit: configs.Rate{PerSecond: 2.0 / 3600, Text: "2/h"},
+		}},
+	}
+	contacts := func(site, _ string) []string {
+		if site == "b" {
+			return []string{"+8613900000009"}
+		}
+		return nil
+	}
+	h := newHarness(t, cfg, DispatcherOptions{Contacts: contacts})
+	sms := h.chans["sms"]
+	fires := []struct {
+		site  string
+		level configs.Level
+		want  []string // the SMS's recipients; nil: no SMS
+	}{
+		{"a", configs.LevelYellow, []string{"+8613800000001"}},
+		{"a", configs.LevelYellow, []string{"+8613800000001"}},
+		{"a", configs.LevelOrange, nil},
+		{"b", configs.LevelOrange, []string{"+8613900000009"}},
+		{"a", configs.LevelRed, []string{"+8613800000001"}},
+	}
+	for i, f := range fires {
+		h.d.Handle(fire("a"+string(rune('0'+i)), f.site, "S", f.level))
+		h.settled(0)
+		if f.want == nil {
+			sms.quiet(t)
+			continue
+		}
+		if got := sms.expect(t, 1)[0].Recipients; !slices.Equal(got, f.want) {
+			t.Errorf("fire %d: recipients %v, want %v", i, got, f.want)
+		}
+	}
+	h.chans["center"].expect(t, len(fires))
+	if got := h.count("sms", resultDropped); got != 2 { // the orange at a, and the duty phone on b's text
+		t.Errorf("dropped = %v, want 2", got)
+	}
+	h.tick(30 * time.Minute) // one more text per phone
+	h.d.Handle(fire("later", "a", "S", configs.LevelYellow))
+	h.settled(0)
+	sms.expect(t, 1)
+}
+
+func TestHangingChannel_DoesNotDelayAnother(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: []configs.Channel{
+			{Name: "hang", Type: configs.ChannelWebhook, Timeout: configs.Duration(time.Hour)},
+			{Name: "fast", Type: configs.ChannelWebhook},
+		},
+		Routes: []configs.Route{{Channels: []string{"hang", "fast"}}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	h.chans["hang"].block = make(chan struct{})
+	for _, id := range []string{"a1", "a2", "a3"} {
+		h.d.Handle(fire(id, "hx", "GT-03", configs.LevelRed))
+	}
+	// Received while the other channel's first send is still blocked.
+	h.chans["fast"].expect(t, 3)
+	if got := h.chans["hang"].Attempts(); got != 1 {
+		t.Errorf("hanging channel: %d attempts, want 1 in flight", got)
+	}
+	h.settled(3)
+}
