@@ -43,10 +43,6 @@ type point struct {
 	value float64
 }
 
-func gasReading(sensor string, p point) reading.Reading {
-	return sensorReading("gas", "gas_lel", sensor, p)
-}
-
 func sensorReading(measurement, kind, sensor string, p point) reading.Reading {
 	return reading.Reading{
 		Measurement: measurement, Site: "hx-chem-01", Kind: kind, Sensor: sensor,
@@ -59,21 +55,27 @@ func sensorReading(measurement, kind, sensor string, p point) reading.Reading {
 func brief(ev *Event) string {
 	at := ev.At.Sub(t0)
 	if ev.Status == StatusResolved {
-		return fmt.Sprintf("%v resolved %s thr=%g", at, ev.Level, ev.Threshold)
+		return fmt.Sprintf("%v resolved %s thr=%.6g", at, ev.Level, ev.Threshold)
 	}
 	if ev.Previous == configs.LevelNone {
-		return fmt.Sprintf("%v firing %s thr=%g", at, ev.Level, ev.Threshold)
+		return fmt.Sprintf("%v firing %s thr=%.6g", at, ev.Level, ev.Threshold)
 	}
-	return fmt.Sprintf("%v firing %s<-%s thr=%g", at, ev.Level, ev.Previous, ev.Threshold)
+	return fmt.Sprintf("%v firing %s<-%s thr=%.6g", at, ev.Level, ev.Previous, ev.Threshold)
 }
 
 // observeAll feeds the points of one series of kind to e and returns the
 // events in brief.
 func observeAll(e *Engine, kind string, points []point) []string {
-	k, _ := configs.BuiltinKinds()[kind]
+	return observeSensor(e, kind, "S1", points)
+}
+
+// observeSensor feeds the points of sensor's series of kind to e and returns
+// the events in brief.
+func observeSensor(e *Engine, kind, sensor string, points []point) []string {
+	k := configs.BuiltinKinds()[kind]
 	var got []string
 	for _, p := range points {
-		r := sensorReading(k.Measurement, kind, "S1", p)
+		r := sensorReading(k.Measurement, kind, sensor, p)
 		for _, ev := range e.Observe(&r) {
 			got = append(got, brief(&ev))
 		}

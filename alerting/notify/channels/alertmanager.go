@@ -2,9 +2,7 @@ package channels
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -113,16 +111,5 @@ func (a *alertmanager) Send(ctx context.Context, m *notify.Message) (bool, error
 	for i := range m.Alerts {
 		alerts = append(alerts, a.postable(&m.Alerts[i], now)...)
 	}
-	body, err := json.Marshal(alerts)
-	if err != nil {
-		return false, fmt.Errorf("encode alerts: %w", err)
-	}
-	r, retry, err := a.p.post(ctx, a.url, "application/json", nil, body)
-	if err != nil {
-		return retry, err
-	}
-	if !r.ok() {
-		return r.statusError()
-	}
-	return false, nil
+	return a.p.postJSON(ctx, a.url, alerts, statusOnly)
 }

@@ -64,12 +64,9 @@ func aliyunRetryCode(code string) bool {
 
 // Send texts m's template variables to the channel's phones and m's recipients.
 func (a *aliyunSMS) Send(ctx context.Context, m *notify.Message) (bool, error) {
-	to := recipients(a.phones, m)
-	if len(to) == 0 {
-		return false, errors.New("no phone numbers to send to")
-	}
-	for i, n := range to {
-		to[i] = aliyunPhone(n)
+	to, err := recipients(a.phones, m, aliyunPhone)
+	if err != nil {
+		return false, err
 	}
 	params, err := newSMSParams(m, aliyunParamRunes)
 	if err != nil {
@@ -96,10 +93,12 @@ func (a *aliyunSMS) Send(ctx context.Context, m *notify.Message) (bool, error) {
 	}
 	canonical := aliyunCanonical(q)
 	body := "Signature=" + aliyunEncode(aliyunSign(http.MethodPost, a.keySecret, canonical)) + "&" + canonical
-	r, retry, err := a.p.post(ctx, a.endpoint, "application/x-www-form-urlencoded", nil, []byte(body))
-	if err != nil {
-		return retry, err
-	}
+	return a.p.exchange(ctx, a.endpoint, "application/x-www-form-urlencoded", nil, []byte(body), aliyunResult)
+}
+
+// aliyunResult reads SendSms's answer. Aliyun puts its verdict in Code even
+// on HTTP 4xx, and Code says better than the status whether to try again.
+func aliyunResult(r reply) (bool, error) {
 	var ans struct{ Code, Message, RequestId string }
 	if json.Unmarshal(r.body, &ans) != nil || ans.Code == "" {
 		if !r.ok() {

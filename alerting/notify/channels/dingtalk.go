@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -76,19 +75,11 @@ func (d *dingTalk) Send(ctx context.Context, m *notify.Message) (bool, error) {
 		msg.Markdown.Text += "\n\n@" + strings.Join(d.atMobiles, " @")
 		msg.At.AtMobiles = d.atMobiles
 	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return false, fmt.Errorf("encode dingtalk message: %w", err)
-	}
 	target, err := d.signedURL()
 	if err != nil {
 		return false, err
 	}
-	r, retry, err := d.p.post(ctx, target, "application/json", nil, body)
-	if err != nil {
-		return retry, err
-	}
-	return robotResult(r, dingTalkRetry)
+	return d.p.postJSON(ctx, target, msg, robotCheck(dingTalkRetry))
 }
 
 // signedURL returns the robot URL, with timestamp (ms) and sign appended when

@@ -5,9 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"hazwatch/alerting"
@@ -83,15 +81,7 @@ func (f *feishu) Send(ctx context.Context, m *notify.Message) (bool, error) {
 		msg.Timestamp = strconv.FormatInt(f.p.now().Unix(), 10)
 		msg.Sign = feishuSign(f.secret, msg.Timestamp)
 	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return false, fmt.Errorf("encode feishu message: %w", err)
-	}
-	r, retry, err := f.p.post(ctx, f.url, "application/json", nil, body)
-	if err != nil {
-		return retry, err
-	}
-	return robotResult(r, feishuRetry)
+	return f.p.postJSON(ctx, f.url, msg, robotCheck(feishuRetry))
 }
 
 // feishuColour returns the card header colour of the message's top alert.

@@ -3,6 +3,7 @@ package channels
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +97,34 @@ func (p *poster) post(ctx context.Context, rawURL, contentType string, header ht
 		return reply{}, true, fmt.Errorf("read reply from %s: %w", redact(rawURL), err)
 	}
 	return reply{status: resp.StatusCode, body: b}, false, nil
+}
+
+// exchange posts body and hands the reply to check, which reads the
+// provider's verdict; failures to get a reply at all come back as post classifies them.
+func (p *poster) exchange(ctx context.Context, rawURL, contentType string, header http.Header, body []byte, check func(reply) (bool, error)) (bool, error) {
+	r, retry, err := p.post(ctx, rawURL, contentType, header, body)
+	if err != nil {
+		return retry, err
+	}
+	return check(r)
+}
+
+// postJSON encodes v as JSON, posts it and hands the reply to check.
+func (p *poster) postJSON(ctx context.Context, rawURL string, v any, check func(reply) (bool, error)) (bool, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return false, fmt.Errorf("encode request: %w", err)
+	}
+	return p.exchange(ctx, rawURL, "application/json", nil, body, check)
+}
+
+// statusOnly is the check for receivers whose HTTP status is their whole
+// answer (the generic webhook, Alertmanager): 2xx is success.
+func statusOnly(r reply) (bool, error) {
+	if !r.ok() {
+		return r.statusError()
+	}
+	return false, nil
 }
 
 // redact drops the query and credentials of a URL for errors and logs: robot

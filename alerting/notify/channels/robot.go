@@ -14,9 +14,13 @@ type robotAnswer struct {
 	Msg     string `json:"msg"`
 }
 
-// robotResult turns a robot's reply into Send's result. The robots answer
-// HTTP 200 even when they refuse a message, so the code in the body decides;
+// robotCheck returns the check of a robot's reply. The robots answer HTTP
+// 200 even when they refuse a message, so the code in the body decides;
 // retryable lists the codes that mean "not now" (throttled, busy).
+func robotCheck(retryable map[int]bool) func(reply) (bool, error) {
+	return func(r reply) (bool, error) { return robotResult(r, retryable) }
+}
+
 func robotResult(r reply, retryable map[int]bool) (bool, error) {
 	if !r.ok() {
 		return r.statusError()

@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -60,17 +61,22 @@ func (p smsParams) list() []string {
 	return []string{p.Level, p.Site, p.Sensor, p.Value, p.Threshold, p.Time}
 }
 
-// recipients returns the channel's own phones followed by the message's, each once.
-func recipients(phones []string, m *notify.Message) []string {
+// recipients returns the channel's own phones followed by the message's, each
+// once, written by format as the provider takes them; no number at all is a
+// permanent error.
+func recipients(phones []string, m *notify.Message, format func(string) string) ([]string, error) {
 	seen := make(map[string]bool, len(phones)+len(m.Recipients))
 	var out []string
 	for _, list := range [][]string{phones, m.Recipients} {
 		for _, n := range list {
 			if n = strings.TrimSpace(n); n != "" && !seen[n] {
 				seen[n] = true
-				out = append(out, n)
+				out = append(out, format(n))
 			}
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil, errors.New("no phone numbers to send to")
+	}
+	return out, nil
 }

@@ -91,12 +91,9 @@ func tencentRetryCode(code string) bool {
 
 // Send texts m's template variables to the channel's phones and m's recipients.
 func (t *tencentSMS) Send(ctx context.Context, m *notify.Message) (bool, error) {
-	to := recipients(t.phones, m)
-	if len(to) == 0 {
-		return false, errors.New("no phone numbers to send to")
-	}
-	for i, n := range to {
-		to[i] = e164(n)
+	to, err := recipients(t.phones, m, e164)
+	if err != nil {
+		return false, err
 	}
 	params, err := newSMSParams(m, tencentParamRunes)
 	if err != nil {
@@ -116,14 +113,12 @@ func (t *tencentSMS) Send(ctx context.Context, m *notify.Message) (bool, error) 
 	header.Set("X-TC-Version", "2021-01-11")
 	header.Set("X-TC-Timestamp", strconv.FormatInt(now.Unix(), 10))
 	header.Set("X-TC-Region", t.region)
-	r, retry, err := t.p.post(ctx, t.endpoint, tencentContentType, header, body)
-	if err != nil {
-		return retry, err
-	}
-	if !r.ok() {
-		return r.statusError()
-	}
-	return tencentResult(r.body)
+	return t.p.exchange(ctx, t.endpoint, tencentContentType, header, body, func(r reply) (bool, error) {
+		if !r.ok() {
+			return r.statusError()
+		}
+		return tencentResult(r.body)
+	})
 }
 
 // tencentResult reads SendSms's answer. When some numbers got the message

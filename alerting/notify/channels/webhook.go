@@ -102,14 +102,7 @@ func (w *webhook) Send(ctx context.Context, m *notify.Message) (bool, error) {
 		header.Set(HeaderTimestamp, ts)
 		header.Set(HeaderSignature, webhookSignature(w.secret, ts, body))
 	}
-	r, retry, err := w.p.post(ctx, w.url, "application/json", header, body)
-	if err != nil {
-		return retry, err
-	}
-	if !r.ok() {
-		return r.statusError()
-	}
-	return false, nil
+	return w.p.exchange(ctx, w.url, "application/json", header, body, statusOnly)
 }
 
 // webhookSignature returns the X-Hazwatch-Signature value:

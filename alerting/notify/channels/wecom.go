@@ -2,9 +2,7 @@ package channels
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 
 	"hazwatch/alerting/notify"
 	"hazwatch/configs"
@@ -52,13 +50,5 @@ func (w *weCom) Send(ctx context.Context, m *notify.Message) (bool, error) {
 	}
 	msg := weComMessage{MsgType: "markdown"}
 	msg.Markdown.Content = text
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return false, fmt.Errorf("encode wecom message: %w", err)
-	}
-	r, retry, err := w.p.post(ctx, w.url, "application/json", nil, body)
-	if err != nil {
-		return retry, err
-	}
-	return robotResult(r, weComRetry)
+	return w.p.postJSON(ctx, w.url, msg, robotCheck(weComRetry))
 }
