@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -26,26 +25,20 @@ var dingTalkRetry = map[int]bool{-1: true, 130101: true}
 
 // dingTalk sends markdown to a DingTalk group robot.
 type dingTalk struct {
-	named
-	url       string
+	robot
 	secret    string
 	atMobiles []string
-	text      *renderer
-	p         *poster
 }
 
 func newDingTalk(cfg configs.Channel, p *poster) (*dingTalk, error) {
-	if cfg.URL == "" {
-		return nil, errors.New("url is required (the robot's webhook with access_token)")
+	r, err := newRobot(cfg, p, markdownTemplate, dingTalkMaxBytes)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := url.Parse(cfg.URL); err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
-	r, err := newRenderer(cfg.Template, markdownTemplate, dingTalkMaxBytes)
-	if err != nil {
-		return nil, err
-	}
-	return &dingTalk{named: named(cfg.Name), url: cfg.URL, secret: cfg.Secret, atMobiles: cfg.AtMobiles, text: r, p: p}, nil
+	return &dingTalk{robot: r, secret: cfg.Secret, atMobiles: cfg.AtMobiles}, nil
 }
 
 type dingTalkMessage struct {

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"strconv"
 
 	"hazwatch/alerting"
@@ -25,22 +24,16 @@ var feishuTemplates = [...]string{"grey", "blue", "yellow", "orange", "red"}
 
 // feishu sends an interactive card to a Feishu (Lark) custom robot.
 type feishu struct {
-	named
-	url    string
+	robot
 	secret string
-	text   *renderer
-	p      *poster
 }
 
 func newFeishu(cfg configs.Channel, p *poster) (*feishu, error) {
-	if cfg.URL == "" {
-		return nil, errors.New("url is required (the robot's webhook)")
-	}
-	r, err := newRenderer(cfg.Template, textTemplate, feishuMaxBytes)
+	r, err := newRobot(cfg, p, textTemplate, feishuMaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	return &feishu{named: named(cfg.Name), url: cfg.URL, secret: cfg.Secret, text: r, p: p}, nil
+	return &feishu{robot: r, secret: cfg.Secret}, nil
 }
 
 type feishuText struct {

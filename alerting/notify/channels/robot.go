@@ -2,8 +2,32 @@ package channels
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+
+	"hazwatch/configs"
 )
+
+// robot is what the chat robots share: a webhook URL to post to and the
+// renderer of their free text.
+type robot struct {
+	named
+	url  string
+	text *renderer
+	p    *poster
+}
+
+// newRobot checks a robot's URL and parses its template, or def.
+func newRobot(cfg configs.Channel, p *poster, def string, maxBytes int) (robot, error) {
+	if cfg.URL == "" {
+		return robot{}, errors.New("url is required (the robot's webhook)")
+	}
+	r, err := newRenderer(cfg.Template, def, maxBytes)
+	if err != nil {
+		return robot{}, err
+	}
+	return robot{named: named(cfg.Name), url: cfg.URL, text: r, p: p}, nil
+}
 
 // robotAnswer is a chat robot's reply: DingTalk and WeCom answer errcode and
 // errmsg, Feishu code and msg; zero is success.

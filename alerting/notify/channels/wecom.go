@@ -2,7 +2,6 @@ package channels
 
 import (
 	"context"
-	"errors"
 
 	"hazwatch/alerting/notify"
 	"hazwatch/configs"
@@ -17,22 +16,14 @@ const weComMaxBytes = 4096
 var weComRetry = map[int]bool{-1: true, 45009: true}
 
 // weCom sends markdown to a WeCom (企业微信) group robot; its key is in the URL.
-type weCom struct {
-	named
-	url  string
-	text *renderer
-	p    *poster
-}
+type weCom struct{ robot }
 
 func newWeCom(cfg configs.Channel, p *poster) (*weCom, error) {
-	if cfg.URL == "" {
-		return nil, errors.New("url is required (the robot's webhook with key)")
-	}
-	r, err := newRenderer(cfg.Template, markdownTemplate, weComMaxBytes)
+	r, err := newRobot(cfg, p, markdownTemplate, weComMaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	return &weCom{named: named(cfg.Name), url: cfg.URL, text: r, p: p}, nil
+	return &weCom{r}, nil
 }
 
 type weComMessage struct {
