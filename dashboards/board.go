@@ -58,6 +58,8 @@ type builder struct {
 	cat *configs.Catalogue
 	q   dialect
 	ds  dsRef
+	// marks caches marksFor by site, sensor and kind.
+	marks map[[3]string][]mark
 }
 
 // newBoard starts a dashboard with hazwatch's common settings: last 6 hours,

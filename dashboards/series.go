@@ -36,9 +36,16 @@ func (b *builder) tags(site, sensor, kind string) configs.TagFunc {
 }
 
 // marksFor returns the thresholds in effect for a series, resolved by
-// configs.RulesFor exactly as the alerting engine resolves them.
+// configs.RulesFor exactly as the alerting engine resolves them. A sensor
+// is drawn on its kind's and its site's dashboard, so the result is kept.
 func (b *builder) marksFor(site, sensor, kind string) []mark {
-	return marks(configs.RulesFor(b.cfg.Rules, b.tags(site, sensor, kind)))
+	key := [3]string{site, sensor, kind}
+	if ms, ok := b.marks[key]; ok {
+		return ms
+	}
+	ms := marks(configs.RulesFor(b.cfg.Rules, b.tags(site, sensor, kind)))
+	b.marks[key] = ms
+	return ms
 }
 
 // sensorPanel draws one catalogue sensor with its own thresholds. A sensor

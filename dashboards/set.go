@@ -4,7 +4,15 @@
 //
 // The thresholds drawn in a panel are those of configs.RulesFor for the
 // panel's series, the very resolution the alerting engine uses, so a line on
-// the screen is where an alert fires.
+// the screen is where an alert fires. Grafana draws one set of threshold
+// lines per panel, so a sensor whose rules differ from its kind's (a
+// per-site or per-sensor override) gets a panel of its own: every sensor on
+// its site's dashboard, and the overridden ones on their kind's dashboard
+// after the panel that follows the site and sensor variables with the
+// kind-wide lines. Only threshold rules draw lines: rate and predict rules
+// are not on the value's axis, and hysteresis bands are not drawn. A
+// catalogue sensor without a kind is drawn from every kind's measurement,
+// without lines, since rules that match on kind cannot be resolved for it.
 package dashboards
 
 import (
@@ -63,7 +71,8 @@ type Dashboard struct {
 // overview, one dashboard per sensor kind in use and one per site.
 func Build(cfg *configs.Config) (*Set, error) {
 	ds := datasource(cfg)
-	b := &builder{cfg: cfg, cat: cfg.Catalogue(), q: dialectFor(cfg.InfluxDB), ds: dsRef{Type: "influxdb", UID: ds.UID}}
+	b := &builder{cfg: cfg, cat: cfg.Catalogue(), q: dialectFor(cfg.InfluxDB), ds: dsRef{Type: "influxdb", UID: ds.UID},
+		marks: map[[3]string][]mark{}}
 	set := &Set{Datasource: ds, Folder: Folder{UID: FolderUID, Title: cmp.Or(cfg.Grafana.Folder, "hazwatch")}}
 	boards := []*board{b.overview()}
 	for _, k := range b.kinds() {
