@@ -177,3 +177,42 @@ func TestSilence_DeleteRefusesConfigAndUnknown(t *testing.T) {
 		t.Errorf("left %+v, want the config silence", got)
 	}
 }
+
+func TestGroupWait_RepeatsAndEscalationsOfAStormAreGroupedToo(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: channels("sms", "boss"),
+		Routes: []configs.Route{{
+			Channels: []string{"sms"}, GroupWait: configs.Duration(10 * time.Second), Repeat: configs.Duration(30 * time.Minute),
+			Escalate: &configs.Escalate{After: configs.Duration(15 * time.Minute), Channels: []string{"boss"}},
+		}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	for i := range 5 {
+		h.d.Handle(fire("gauge-"+string(rune('A'+i)), "district-3", "WL-"+string(rune('A'+i)), configs.LevelOrange))
+	}
+	steps := []struct {
+		advance   time.Duration
+		sms, boss int // alerts in the one message each got, 0: none
+	}{
+		{10 * time.Second, 5, 0},
+		{15 * time.Minute, 0, 0}, // escalations gathered for their own group_wait
+		{10 * time.Second, 0, 5},
+		{15 * time.Minute, 0, 0},
+		{10 * time.Second, 5, 0}, // repeats gathered likewise
+	}
+	for i, s := range steps {
+		h.tick(s.advance)
+		h.settled(0)
+		for _, c := range []struct {
+			ch   *fakeChannel
+			want int
+		}{{h.chans["sms"], s.sms}, {h.chans["boss"], s.boss}} {
+			if c.want > 0 {
+				if got := len(c.ch.expect(t, 1)[0].Alerts); got != c.want {
+					t.Errorf("step %d: %s got %d alerts in one message, want %d", i, c.ch.name, got, c.want)
+				}
+			}
+			c.ch.quiet(t)
+		}
+	}
+}

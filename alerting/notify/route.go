@@ -75,17 +75,12 @@ func (d *Dispatcher) notify(st *alertState, now time.Time) {
 		return
 	}
 	for _, ri := range routes {
-		r := &d.cfg.Routes[ri]
 		rs := st.route(ri)
-		if ev.Status == alerting.StatusResolved && (!rs.notified || !sendResolved(r)) {
+		if ev.Status == alerting.StatusResolved && (!rs.notified || !sendResolved(&d.cfg.Routes[ri])) {
 			continue
 		}
 		rs.notified, rs.sentAt = true, now
-		if r.GroupWait > 0 {
-			d.addToGroup(ri, *ev, now)
-			continue
-		}
-		d.send(r, r.Channels, []alerting.Event{*ev}, now)
+		d.dispatch(ri, *ev, false, now)
 	}
 }
 

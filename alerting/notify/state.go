@@ -124,16 +124,16 @@ func (d *Dispatcher) follow(st *alertState, now time.Time) {
 		switch {
 		case !rs.notified:
 			rs.notified, rs.sentAt = true, now
-			d.send(r, r.Channels, []alerting.Event{st.ev}, now)
+			d.dispatch(ri, st.ev, false, now)
 		case acked:
 			continue
 		case r.Repeat > 0 && now.Sub(rs.sentAt) >= r.Repeat.D():
 			rs.sentAt = now
-			d.send(r, r.Channels, []alerting.Event{st.ev}, now)
+			d.dispatch(ri, st.ev, false, now)
 		}
 		if e := r.Escalate; e != nil && !acked && !rs.escalated && now.Sub(st.since) >= e.After.D() {
 			rs.escalated = true
-			d.send(r, e.Channels, []alerting.Event{st.ev}, now)
+			d.dispatch(ri, st.ev, true, now)
 		}
 	}
 }
