@@ -65,9 +65,9 @@ type builder struct {
 // newBoard starts a dashboard with hazwatch's common settings: last 6 hours,
 // refreshed every 10 seconds.
 func newBoard(uid, title string, tags ...string) *board {
-	b := sdk.NewBoard(title)
-	b.ID = 0 // Grafana assigns ids; the UID is what stays stable
-	b.UID = uid
+	// Not sdk.NewBoard: it numbers boards from a package counter, a data
+	// race when two builds run at once, and Grafana assigns ids anyway.
+	b := &sdk.Board{UID: uid, Title: title, Style: "dark"}
 	b.Tags = append([]string{tagAll}, tags...)
 	b.Timezone = "browser"
 	b.Editable = false
@@ -75,7 +75,6 @@ func newBoard(uid, title string, tags ...string) *board {
 	b.Refresh = &sdk.BoolString{Flag: true, Value: "10s"}
 	b.Time = sdk.Time{From: "now-6h", To: "now"}
 	b.Timepicker.RefreshIntervals = []string{"10s", "30s", "1m", "5m", "15m"}
-	b.Rows = nil
 	b.Panels = []*sdk.Panel{}
 	b.Templating.List = []sdk.TemplateVar{}
 	b.Links = []sdk.Link{}

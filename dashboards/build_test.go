@@ -184,3 +184,28 @@ func dashboard(t *testing.T, set *Set, uid string) []byte {
 	t.Fatalf("no dashboard %s", uid)
 	return nil
 }
+
+func TestBuild_ConcurrentBuildsGiveTheSameDashboards(t *testing.T) {
+	cfg := exampleConfig(t, false)
+	sets := make([]*Set, 4)
+	errs := make(chan error, len(sets))
+	for i := range sets {
+		go func() {
+			var err error
+			sets[i], err = Build(cfg)
+			errs <- err
+		}()
+	}
+	for range sets {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range sets[1:] {
+		for i, d := range s.Dashboards {
+			if !bytes.Equal(d.JSON, sets[0].Dashboards[i].JSON) {
+				t.Errorf("dashboard %s differs between concurrent builds", d.UID)
+			}
+		}
+	}
+}
