@@ -53,10 +53,16 @@ func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
 			target, d.threshold, d.below = r.rateTarget(slope)
 			break
 		}
-		d.threshold = r.target
-		// Only a line moving towards the target reaches it.
-		if secs := (r.target - last) / slope; secs > 0 && secs*1e9 <= float64(r.horizon) {
+		d.threshold, d.below = r.target, slope < 0
+		// Only a line moving towards the target reaches it. Once past it
+		// while still moving the same way, the alert holds: the value has
+		// got where the prediction said, which is no reason to resolve.
+		secs := (r.target - last) / slope
+		switch {
+		case secs > 0 && secs*1e9 <= float64(r.horizon):
 			target, d.eta, d.hasETA = r.level, time.Duration(secs*1e9), true
+		case secs <= 0 && a.level != configs.LevelNone && a.below == d.below:
+			target, d.hasETA = a.level, true
 		}
 	case configs.TypeStale:
 		if a.level != configs.LevelNone {

@@ -128,6 +128,10 @@ func (e *Engine) Tick(now time.Time) []Event {
 		}
 		sh.mu.Unlock()
 	}
+	// Series sit in maps; sorting makes a replay print the same every time.
+	slices.SortFunc(out, func(a, b Event) int {
+		return cmp.Or(cmp.Compare(a.Site, b.Site), cmp.Compare(a.Sensor, b.Sensor), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.ID, b.ID))
+	})
 	return out
 }
 

@@ -26,7 +26,7 @@ type messageView struct {
 	SiteName, SensorName string
 	Unit                 string
 	Value, Threshold     string
-	Below, Stuck         bool
+	Below, Stuck, Fell   bool
 	Rate, RateThreshold  string
 	ETAMinutes           int
 	After                string
@@ -42,6 +42,7 @@ func message(ev *Event, kind *configs.Kind, r *rule, below bool) string {
 		Value:     strconv.FormatFloat(ev.Value, 'f', kind.Decimals, 64),
 		Threshold: formatThreshold(ev.Threshold),
 		Below:     below,
+		Fell:      ev.Status == StatusFiring && ev.Level < ev.Previous,
 	}
 	name := ev.Type
 	switch {
@@ -54,7 +55,7 @@ func message(ev *Event, kind *configs.Kind, r *rule, below bool) string {
 	case ev.Type == configs.TypePredict:
 		v.Below = ev.Slope < 0
 		v.Rate = strconv.FormatFloat(math.Abs(ev.Slope)*3600, 'f', kind.Decimals, 64) + " " + ev.Unit + "/h"
-		v.ETAMinutes = int(math.Ceil(ev.ETA.Minutes()))
+		v.ETAMinutes = max(1, int(math.Round(ev.ETA.Minutes())))
 	case ev.Type == configs.TypeStale:
 		v.After = chineseDuration(time.Duration(r.after))
 	case ev.Type == configs.TypeFault:

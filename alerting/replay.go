@@ -42,7 +42,7 @@ func WriteTable(w io.Writer, events []Event) error {
 		ev := &events[i]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			ev.At.UTC().Format(time.RFC3339), ev.Status, ev.Level, ev.Rule, ev.Site, ev.Sensor,
-			strconv.FormatFloat(ev.Value, 'g', -1, 64), strconv.FormatFloat(ev.Threshold, 'g', -1, 64), ev.Message)
+			strconv.FormatFloat(ev.Value, 'g', 6, 64), strconv.FormatFloat(ev.Threshold, 'g', 6, 64), ev.Message)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write replay table: %w", err)
