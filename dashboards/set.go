@@ -62,7 +62,7 @@ type Folder struct {
 // Dashboard is one generated dashboard.
 type Dashboard struct {
 	UID, Title string
-	// JSON is the dashboard model, without id and version, as Grafana's
+	// JSON is the dashboard model, without id (Grafana assigns it), as Grafana's
 	// /api/dashboards/db and file provisioning take it.
 	JSON json.RawMessage
 }

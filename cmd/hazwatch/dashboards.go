@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"time"
 
 	"hazwatch/configs"
 	"hazwatch/dashboards"
@@ -70,7 +71,7 @@ func pushDashboards(cfg *configs.Config, set *dashboards.Set, stdout, stderr io.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c := &dashboards.Client{URL: cfg.Grafana.URL, Token: cfg.Grafana.Token, HTTP: &http.Client{}}
+	c := &dashboards.Client{URL: cfg.Grafana.URL, Token: cfg.Grafana.Token, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	changes, err := dashboards.Push(ctx, c, set)
 	counts := map[dashboards.Outcome]int{}
 	for _, ch := range changes {
