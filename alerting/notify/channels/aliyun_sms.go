@@ -48,7 +48,7 @@ func newAliyunSMS(cfg configs.Channel, p *poster, nonce func() string) (*aliyunS
 	}
 	return &aliyunSMS{
 		named:    named(cfg.Name),
-		endpoint: endpoint(cfg.Endpoint, aliyunDefaultEndpoint), region: endpoint(cfg.Region, aliyunDefaultRegion),
+		endpoint: orDefault(cfg.Endpoint, aliyunDefaultEndpoint), region: orDefault(cfg.Region, aliyunDefaultRegion),
 		keyID: cfg.AccessKeyID, keySecret: cfg.AccessKeySecret,
 		signName: cfg.SignName, templateCode: cfg.TemplateCode, phones: cfg.Phones,
 		nonce: nonce, p: p,

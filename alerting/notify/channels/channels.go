@@ -79,8 +79,8 @@ func randomNonce() string {
 	return hex.EncodeToString(b[:])
 }
 
-// endpoint returns configured, or def when the config leaves it empty.
-func endpoint(configured, def string) string {
+// orDefault returns configured, or def when the config leaves it empty.
+func orDefault(configured, def string) string {
 	if configured != "" {
 		return configured
 	}

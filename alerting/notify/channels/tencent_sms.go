@@ -48,13 +48,13 @@ func newTencentSMS(cfg configs.Channel, p *poster) (*tencentSMS, error) {
 	if cfg.SecretID == "" || cfg.SecretKey == "" || cfg.SDKAppID == "" || cfg.SignName == "" || cfg.TemplateID == "" {
 		return nil, errors.New("secret_id, secret_key, sdk_app_id, sign_name and template_id are required")
 	}
-	ep := endpoint(cfg.Endpoint, tencentDefaultEndpoint)
+	ep := orDefault(cfg.Endpoint, tencentDefaultEndpoint)
 	u, err := url.Parse(ep)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("endpoint %q is not an absolute URL", ep)
 	}
 	return &tencentSMS{
-		named: named(cfg.Name), endpoint: ep, host: u.Host, region: endpoint(cfg.Region, tencentDefaultRegion),
+		named: named(cfg.Name), endpoint: ep, host: u.Host, region: orDefault(cfg.Region, tencentDefaultRegion),
 		secretID: cfg.SecretID, secretKey: cfg.SecretKey,
 		appID: cfg.SDKAppID, signName: cfg.SignName, templateID: cfg.TemplateID, phones: cfg.Phones,
 		p: p,
@@ -162,8 +162,6 @@ func e164(n string) string {
 		return "+" + n[2:]
 	case len(n) == 11 && n[0] == '1':
 		return "+86" + n
-	case len(n) == 13 && strings.HasPrefix(n, "86"):
-		return "+" + n
 	}
 	return "+" + n
 }
