@@ -11,8 +11,14 @@ import (
 	"hazwatch/configs"
 )
 
-// pushTimeout bounds one request to Grafana.
-const pushTimeout = 30 * time.Second
+// requestTimeout bounds one request to Grafana.
+const requestTimeout = 30 * time.Second
+
+// NewClient returns a client for Grafana at url with a service-account
+// token, each request bounded in time.
+func NewClient(url, token string) *Client {
+	return &Client{URL: url, Token: token, HTTP: &http.Client{Timeout: requestTimeout}}
+}
 
 // Provision builds the dashboards of cfg and pushes them to grafana.url, for
 // the daemon's grafana.provision_on_start. It logs what changed and returns
@@ -25,8 +31,7 @@ func Provision(ctx context.Context, cfg *configs.Config, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	c := &Client{URL: cfg.Grafana.URL, Token: cfg.Grafana.Token, HTTP: &http.Client{Timeout: pushTimeout}}
-	changes, err := Push(ctx, c, set)
+	changes, err := Push(ctx, NewClient(cfg.Grafana.URL, cfg.Grafana.Token), set)
 	counts := map[Outcome]int{}
 	for _, ch := range changes {
 		counts[ch.Outcome]++

@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
-	"time"
 
 	"hazwatch/configs"
 	"hazwatch/dashboards"
@@ -71,8 +69,7 @@ func pushDashboards(cfg *configs.Config, set *dashboards.Set, stdout, stderr io.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c := &dashboards.Client{URL: cfg.Grafana.URL, Token: cfg.Grafana.Token, HTTP: &http.Client{Timeout: 30 * time.Second}}
-	changes, err := dashboards.Push(ctx, c, set)
+	changes, err := dashboards.Push(ctx, dashboards.NewClient(cfg.Grafana.URL, cfg.Grafana.Token), set)
 	counts := map[dashboards.Outcome]int{}
 	for _, ch := range changes {
 		counts[ch.Outcome]++
