@@ -107,7 +107,7 @@ func active() fakeAlerts {
 	}
 }
 
-func newServer(t *testing.T, tok string) (*httptest.Server, *fakeNotifier) {
+func newServer(t testing.TB, tok string) (*httptest.Server, *fakeNotifier) {
 	t.Helper()
 	n := &fakeNotifier{acks: map[string]notify.Ack{}}
 	reg := prometheus.NewRegistry()
