@@ -17,9 +17,7 @@ func TestStale_FiresOnTheClockAndResolvesOnTheNextReading(t *testing.T) {
 		got = append(got, observeAll(e, "gas_lel", []point{{at, 3}})...)
 	}
 	tick := func(at time.Duration) {
-		for _, ev := range e.Tick(t0.Add(at)) {
-			got = append(got, brief(&ev))
-		}
+		got = append(got, tickBriefs(e, t0.Add(at))...)
 	}
 	observe(0)
 	tick(4 * time.Minute)

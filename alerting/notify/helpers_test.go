@@ -114,7 +114,7 @@ func (f *fakeChannel) quiet(t *testing.T) {
 // harness is a dispatcher with fake channels, a fake clock and an outbox in
 // a temporary directory.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	d     *Dispatcher
 	clock *fakeClock
 	box   *Outbox
@@ -123,7 +123,7 @@ type harness struct {
 	path  string
 }
 
-func newHarness(t *testing.T, cfg configs.Notify, opts DispatcherOptions) *harness {
+func newHarness(t testing.TB, cfg configs.Notify, opts DispatcherOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &fakeClock{now: t0}, chans: map[string]*fakeChannel{},
 		path: filepath.Join(t.TempDir(), "outbox.db")}

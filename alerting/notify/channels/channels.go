@@ -6,8 +6,10 @@
 package channels
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -63,7 +65,22 @@ func New(cfg configs.Channel, opts Options) (notify.Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel %q (%s): %w", cfg.Name, cfg.Type, err)
 	}
-	return ch, nil
+	return nonEmpty{ch}, nil
+}
+
+// ErrEmptyMessage is Send's answer to a message without alerts.
+var ErrEmptyMessage = errors.New("message has no alerts")
+
+// nonEmpty refuses messages without alerts before any provider sees them, so
+// that no channel posts a headline about nothing.
+type nonEmpty struct{ notify.Channel }
+
+// Send delivers m through the provider unless m holds no alerts.
+func (c nonEmpty) Send(ctx context.Context, m *notify.Message) (bool, error) {
+	if m == nil || len(m.Alerts) == 0 {
+		return false, ErrEmptyMessage
+	}
+	return c.Channel.Send(ctx, m)
 }
 
 // named gives every channel its configured name.

@@ -1,10 +1,14 @@
 package channels
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	"hazwatch/alerting/notify"
 	"hazwatch/configs"
 )
 
@@ -28,7 +32,7 @@ func TestNew_ChoosesByType(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := typeName(ch); got != tt.want || ch.Name() != "duty" {
+			if got := typeName(ch.(nonEmpty).Channel); got != tt.want || ch.Name() != "duty" {
 				t.Errorf("New gave %s named %q, want %s named duty", got, ch.Name(), tt.want)
 			}
 		})
@@ -60,6 +64,19 @@ func TestNew_RefusesIncompleteConfigs(t *testing.T) {
 				t.Errorf("New = %v, want an error naming the channel and %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestSend_RefusesEmptyMessages(t *testing.T) {
+	srv, got := receiver(t, http.StatusOK, "")
+	ch := newTestChannel(t, configs.Channel{Type: configs.ChannelWebhook, URL: srv.URL}, srv)
+	for _, m := range []*notify.Message{nil, {}, {Recipients: []string{"13800000002"}}} {
+		if retry, err := ch.Send(context.Background(), m); !errors.Is(err, ErrEmptyMessage) || retry {
+			t.Errorf("Send(%+v) = (retry %v, %v), want ErrEmptyMessage without retry", m, retry, err)
+		}
+	}
+	if len(got) != 0 {
+		t.Error("an empty message reached the server")
 	}
 }
 

@@ -30,7 +30,7 @@ type smsParams struct {
 func newSMSParams(m *notify.Message, maxRunes int) (smsParams, error) {
 	top := topAlert(m.Alerts)
 	if top == nil {
-		return smsParams{}, fmt.Errorf("message has no alerts")
+		return smsParams{}, ErrEmptyMessage
 	}
 	p := smsParams{
 		Level:     shortLevel(top.Level),
@@ -61,17 +61,21 @@ func (p smsParams) list() []string {
 	return []string{p.Level, p.Site, p.Sensor, p.Value, p.Threshold, p.Time}
 }
 
-// recipients returns the channel's own phones followed by the message's, each
-// once, written by format as the provider takes them; no number at all is a
-// permanent error.
+// recipients returns the channel's own phones followed by the message's,
+// written by format as the provider takes them, each once however it was
+// written (13800000002 and +8613800000002 are one phone); no number at all is
+// a permanent error.
 func recipients(phones []string, m *notify.Message, format func(string) string) ([]string, error) {
 	seen := make(map[string]bool, len(phones)+len(m.Recipients))
 	var out []string
 	for _, list := range [][]string{phones, m.Recipients} {
 		for _, n := range list {
-			if n = strings.TrimSpace(n); n != "" && !seen[n] {
+			if n = strings.TrimSpace(n); n == "" {
+				continue
+			}
+			if n = format(n); !seen[n] {
 				seen[n] = true
-				out = append(out, format(n))
+				out = append(out, n)
 			}
 		}
 	}

@@ -55,7 +55,7 @@ func TestAliyunSMS_SignedSendSms(t *testing.T) {
 		Type: configs.ChannelAliyunSMS, Endpoint: srv.URL, AccessKeyID: "testId", AccessKeySecret: "testSecret",
 		SignName: "XX区应急管理局", TemplateCode: "SMS_000000", Phones: []string{"+8613800000002"},
 	}, srv)
-	m := &notify.Message{Alerts: []alerting.Event{gasAlert()}, Recipients: []string{"13900000003", "+8613800000002"}}
+	m := &notify.Message{Alerts: []alerting.Event{gasAlert()}, Recipients: []string{"13900000003", "13800000002", "+8613800000002"}}
 	if retry, err := ch.Send(context.Background(), m); err != nil {
 		t.Fatalf("Send: retry=%v err=%v", retry, err)
 	}
