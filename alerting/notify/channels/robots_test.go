@@ -191,3 +191,23 @@ func TestRobots_AnswerCodes(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRobotResult checks that no reply makes the robots' reply parser panic,
+// and that success is only claimed for an explicit code 0.
+func FuzzRobotResult(f *testing.F) {
+	f.Add(200, []byte(`{"errcode":0,"errmsg":"ok"}`))
+	f.Add(200, []byte(`{"code":11232,"msg":"frequency limited"}`))
+	f.Add(502, []byte(`<html>`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if _, err := robotResult(reply{status: status, body: body}, weComRetry); err != nil {
+			return
+		}
+		var a robotAnswer
+		if status < 200 || status > 299 || json.Unmarshal(body, &a) != nil {
+			t.Fatalf("success claimed for HTTP %d %q", status, body)
+		}
+		if code := a.ErrCode; (code == nil || *code != 0) && (a.Code == nil || *a.Code != 0) {
+			t.Errorf("success claimed without code 0: %q", body)
+		}
+	})
+}

@@ -299,3 +299,19 @@ func TestSMS_NoRecipientsIsPermanent(t *testing.T) {
 		t.Error("a request was sent with no numbers")
 	}
 }
+
+// FuzzAliyunResult checks that no reply makes the Aliyun reply parser panic,
+// and that success is only claimed for Code OK.
+func FuzzAliyunResult(f *testing.F) {
+	f.Add(200, []byte(`{"Code":"OK"}`))
+	f.Add(400, []byte(`{"Code":"Throttling.User"}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if _, err := aliyunResult(reply{status: status, body: body}); err != nil {
+			return
+		}
+		var ans struct{ Code string }
+		if json.Unmarshal(body, &ans) != nil || ans.Code != "OK" {
+			t.Errorf("success claimed for HTTP %d %q", status, body)
+		}
+	})
+}
