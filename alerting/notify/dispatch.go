@@ -61,6 +61,7 @@ type Dispatcher struct {
 	groups     map[groupKey]*group
 	outages    map[string]*outage
 	seen       map[string]map[string]bool // site → sensors seen in events
+	broken     map[string]int             // sensorKey → its firing stale and fault alerts
 	recipients map[string]*bucket         // rate text + phone → budget
 	retired    []*queue                   // replaced by Reload, finishing their attempts
 }
@@ -91,6 +92,7 @@ func NewDispatcher(cfg configs.Notify, chans map[string]Channel, opts Dispatcher
 		groups:     map[groupKey]*group{},
 		outages:    map[string]*outage{},
 		seen:       map[string]map[string]bool{},
+		broken:     map[string]int{},
 		recipients: map[string]*bucket{},
 	}
 	if err := d.load(); err != nil {

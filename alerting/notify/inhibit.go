@@ -29,16 +29,24 @@ func breaks(ev *alerting.Event) bool {
 // inhibited reports whether ev is held back by a firing stale or fault alert
 // on the same sensor: a dead detector is one message, not three.
 func (d *Dispatcher) inhibited(ev *alerting.Event) bool {
-	if breaks(ev) || ev.Sensor == "" {
-		return false
-	}
-	for _, st := range d.alerts {
-		o := &st.ev
-		if breaks(o) && o.Status == alerting.StatusFiring && o.Site == ev.Site && o.Sensor == ev.Sensor {
-			return true
+	return !breaks(ev) && ev.Sensor != "" && d.broken[sensorKey(ev)] > 0
+}
+
+// sensorKey identifies an event's sensor.
+func sensorKey(ev *alerting.Event) string { return ev.Site + "\x00" + ev.Sensor }
+
+// countBroken keeps d.broken, the firing stale and fault alerts per sensor,
+// as an alert's event changes from old to ev.
+func (d *Dispatcher) countBroken(old, ev *alerting.Event) {
+	if old != nil && breaks(old) && old.Status == alerting.StatusFiring {
+		k := sensorKey(old)
+		if d.broken[k]--; d.broken[k] <= 0 {
+			delete(d.broken, k)
 		}
 	}
-	return false
+	if breaks(ev) && ev.Status == alerting.StatusFiring {
+		d.broken[sensorKey(ev)]++
+	}
 }
 
 // holdStale holds a new stale alert for the outage window of its site.

@@ -38,7 +38,8 @@ var (
 	errSilenceIDSource = errors.New("notify: no randomness for a silence id")
 )
 
-func (s *Silence) active(now time.Time) bool { return !now.Before(s.From) && now.Before(s.To) }
+// within reports whether now is in the span [from, to).
+func within(now, from, to time.Time) bool { return !now.Before(from) && now.Before(to) }
 
 // AddSilence stores s (from the API) and returns its new id.
 func (d *Dispatcher) AddSilence(s Silence) (string, error) {
@@ -109,8 +110,13 @@ func (d *Dispatcher) Silenced(ev alerting.Event) bool {
 
 func (d *Dispatcher) silenced(ev *alerting.Event, now time.Time) bool {
 	tags := eventTags(ev)
-	for _, s := range d.allSilences() {
-		if s.active(now) && s.Match.Matches(tags) {
+	for _, s := range d.cfg.Silences {
+		if within(now, s.From, s.To) && s.Match.Matches(tags) {
+			return true
+		}
+	}
+	for _, s := range d.silences {
+		if within(now, s.From, s.To) && s.Match.Matches(tags) {
 			return true
 		}
 	}

@@ -83,7 +83,10 @@ func (d *Dispatcher) track(ev alerting.Event, now time.Time) *alertState {
 		d.seen[ev.Site][ev.Sensor] = true
 	}
 	st, ok := d.alerts[ev.ID]
-	if !ok {
+	if ok {
+		d.countBroken(&st.ev, &ev)
+	} else {
+		d.countBroken(nil, &ev)
 		st = &alertState{since: now, routes: map[int]*routeState{}}
 		d.alerts[ev.ID] = st
 	}
