@@ -59,11 +59,11 @@ func (a *api) toJSON(ev alerting.Event) alertJSON {
 		s := int64(math.Round(ev.ETA.Seconds()))
 		out.ETASeconds = &s
 	}
-	if a.Notifier != nil {
-		if ack, ok := a.Notifier.AckOf(ev.ID); ok {
+	if a.Dispatcher != nil {
+		if ack, ok := a.Dispatcher.AckOf(ev.ID); ok {
 			out.Acked, out.AckedBy, out.AckComment = true, ack.Operator, ack.Comment
 		}
-		out.Silenced = a.Notifier.Silenced(ev)
+		out.Silenced = a.Dispatcher.Silenced(ev)
 	}
 	return out
 }
@@ -130,11 +130,11 @@ func (a *api) ack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, ok := a.active(id)
-	if !ok || a.Notifier == nil {
+	if !ok || a.Dispatcher == nil {
 		writeError(w, http.StatusNotFound, "no active alert "+id)
 		return
 	}
-	if err := a.Notifier.Ack(id, req.Operator, req.Comment); err != nil {
+	if err := a.Dispatcher.Ack(id, req.Operator, req.Comment); err != nil {
 		status := http.StatusInternalServerError
 		if errors.Is(err, notify.ErrNoOperator) {
 			status = http.StatusBadRequest

@@ -37,9 +37,10 @@ type Options struct {
 	// Gatherer serves /metrics; nil is prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
 	// Ready reports why the daemon is not ready (nil: ready); nil is always ready.
-	Ready    func() error
-	Alerts   Alerts
-	Notifier Notifier
+	Ready  func() error
+	Alerts Alerts
+	// Dispatcher keeps the acknowledgements and silences.
+	Dispatcher Notifier
 	// Token is the bearer token of the write endpoints. Without one they
 	// refuse every request (403): an API that anyone on the network could
 	// use to silence alerts is worse than none.

@@ -115,7 +115,7 @@ func newServer(t testing.TB, tok string) (*httptest.Server, *fakeNotifier) {
 	reg.MustRegister(c)
 	c.Inc()
 	srv := httptest.NewServer(New(Options{
-		Gatherer: reg, Alerts: active(), Notifier: n, Token: tok,
+		Gatherer: reg, Alerts: active(), Dispatcher: n, Token: tok,
 		Clock:  func() time.Time { return t0 },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}))

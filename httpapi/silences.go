@@ -51,8 +51,8 @@ type silencesBody struct {
 
 func (a *api) listSilences(w http.ResponseWriter, _ *http.Request) {
 	body := silencesBody{Silences: []notify.Silence{}}
-	if a.Notifier != nil {
-		body.Silences = append(body.Silences, a.Notifier.Silences()...)
+	if a.Dispatcher != nil {
+		body.Silences = append(body.Silences, a.Dispatcher.Silences()...)
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -63,7 +63,7 @@ func (a *api) addSilence(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if a.Notifier == nil {
+	if a.Dispatcher == nil {
 		writeError(w, http.StatusServiceUnavailable, "notifications are not running")
 		return
 	}
@@ -74,7 +74,7 @@ func (a *api) addSilence(w http.ResponseWriter, r *http.Request) {
 	if s.From.IsZero() {
 		s.From = a.Clock()
 	}
-	id, err := a.Notifier.AddSilence(s)
+	id, err := a.Dispatcher.AddSilence(s)
 	switch {
 	case errors.Is(err, notify.ErrBadSilence):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -90,11 +90,11 @@ func (a *api) addSilence(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) deleteSilence(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if a.Notifier == nil {
+	if a.Dispatcher == nil {
 		writeError(w, http.StatusNotFound, "no silence "+id)
 		return
 	}
-	err := a.Notifier.DeleteSilence(id)
+	err := a.Dispatcher.DeleteSilence(id)
 	switch {
 	case errors.Is(err, notify.ErrUnknownSilence):
 		writeError(w, http.StatusNotFound, "no silence "+id)
