@@ -191,6 +191,9 @@ func (d *Dispatcher) Handle(ev alerting.Event) {
 		d.holdStale(st, now)
 		return
 	}
+	if st.held && ev.Status == alerting.StatusFiring {
+		return // the outage window decides, on the latest event
+	}
 	d.notify(st, now)
 	if ev.Status == alerting.StatusResolved {
 		delete(d.alerts, ev.ID)

@@ -177,3 +177,22 @@ func TestHangingChannel_DoesNotDelayAnother(t *testing.T) {
 	}
 	h.settled(3)
 }
+
+func TestInhibit_HeldStaleAlertIsSentOnceAtItsLatestLevel(t *testing.T) {
+	cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}}}}
+	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 10 }})
+	stale := alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
+		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"}
+	h.d.Handle(stale)
+	stale.Previous, stale.Level = configs.LevelYellow, configs.LevelOrange
+	h.clock.Add(30 * time.Second)
+	h.d.Handle(stale)
+	h.settled(0)
+	h.chans["duty"].quiet(t)
+	h.tick(30 * time.Second)
+	h.settled(0)
+	if got := h.chans["duty"].expect(t, 1)[0].Alerts[0].Level; got != configs.LevelOrange {
+		t.Errorf("sent at %v, want orange", got)
+	}
+	h.chans["duty"].quiet(t)
+}
