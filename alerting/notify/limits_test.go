@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"hazwatch/alerting"
 	"hazwatch/configs"
 )
@@ -176,6 +178,30 @@ func TestHangingChannel_DoesNotDelayAnother(t *testing.T) {
 		t.Errorf("hanging channel: %d attempts, want 1 in flight", got)
 	}
 	h.settled(3)
+	if got := testutil.ToFloat64(h.d.m.queue.WithLabelValues("hang")); got != 2 {
+		t.Errorf("hanging channel's queue gauge %v, want 2 waiting", got)
+	}
+}
+
+func TestConcurrency_SendsInParallelUpToTheSetting(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: []configs.Channel{{Name: "slow", Type: configs.ChannelWebhook, Concurrency: 2, Timeout: configs.Duration(time.Hour)}},
+		Routes:   []configs.Route{{Channels: []string{"slow"}}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	slow := h.chans["slow"]
+	slow.block = make(chan struct{})
+	for _, id := range []string{"a1", "a2", "a3"} {
+		h.d.Handle(fire(id, "hx", "GT-03", configs.LevelRed))
+	}
+	waitFor(t, func() bool { return slow.Attempts() == 2 })
+	h.settled(3)
+	if got := slow.Attempts(); got != 2 {
+		t.Errorf("%d sends in flight, want 2", got)
+	}
+	close(slow.block)
+	slow.expect(t, 3)
+	h.settled(0)
 }
 
 func TestInhibit_HeldStaleAlertIsSentOnceAtItsLatestLevel(t *testing.T) {
