@@ -17,7 +17,7 @@ type alert struct {
 	threshold float64
 	startedAt int64
 	m         machine
-	fit       *fit // rate and predict rules
+	fit       *fit // rate and predict rules; shared with series.fits
 	// last is the latest transition while firing, for Active and restarts.
 	last *Event
 }
@@ -40,10 +40,6 @@ func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
 	case configs.TypeThreshold:
 		target, d.threshold, d.below = r.thresholdTarget(v, a.level)
 	case configs.TypeRate, configs.TypePredict:
-		if a.fit == nil {
-			a.fit = &fit{}
-		}
-		a.fit.add(t, v, r.window)
 		slope, last, ok := a.fit.line(r.minSamples)
 		if !ok {
 			break

@@ -111,3 +111,18 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+func TestObserve_KnownSeriesWithoutTransitionDoesNotAllocate(t *testing.T) {
+	e := newTestEngine(t, demoRules()...)
+	r := sensorReading("flood", "water_level", "WL-01", point{0, 0.1})
+	e.Observe(&r)
+	allocs := testing.AllocsPerRun(100, func() {
+		r.Time = r.Time.Add(10 * time.Second)
+		if ev := e.Observe(&r); ev != nil {
+			t.Fatalf("unexpected event %q", ev[0].Message)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Observe allocates %v times per reading, want 0", allocs)
+	}
+}

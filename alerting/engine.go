@@ -37,8 +37,6 @@ type Engine struct {
 type shard struct {
 	mu     sync.Mutex
 	series map[string]*series
-	// key is scratch space for building a series key without allocating.
-	key []byte
 }
 
 // series is what the engine keeps of one series: its identity, its rules and
@@ -49,6 +47,9 @@ type series struct {
 	id    reading.Reading
 	rules *ruleSet
 	state []alert
+	// fits are the least-squares fits of the series, one per window, shared
+	// by its rate and predict rules of that window.
+	fits []windowFit
 	// lastAt is the time of the latest in-order reading (Unix ns); readings
 	// at or before it are out of order.
 	lastAt int64
@@ -74,13 +75,16 @@ func NewEngine(cfg *configs.Config, reg prometheus.Registerer) (*Engine, error) 
 // Observe evaluates every rule in effect for the reading's series on r, in
 // event time, and returns the transitions it caused (nil when none).
 func (e *Engine) Observe(r *reading.Reading) []Event {
-	sh := &e.shards[e.shardOf(r)]
+	// The key is built on the stack, and indexing the map with string(key)
+	// does not copy it: a known series costs no allocation.
+	var buf [128]byte
+	key := appendSeriesKey(buf[:0], r)
+	sh := &e.shards[e.shardOf(key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.key = appendSeriesKey(sh.key[:0], r)
-	s := sh.series[string(sh.key)]
+	s := sh.series[string(key)]
 	if s == nil {
-		s = &series{key: string(sh.key)}
+		s = &series{key: string(key)}
 		s.setID(r)
 		sh.series[s.key] = s
 	}
@@ -97,6 +101,9 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	}
 	s.lastAt = t
 	s.id.Value, s.id.Time = r.Value, r.Time
+	for _, w := range s.fits {
+		w.fit.add(t, r.Value, w.window)
+	}
 	for i := range s.state {
 		out = e.evaluate(s, &s.state[i], t, out)
 	}
@@ -160,8 +167,8 @@ func (e *Engine) Active() []Event {
 	return out
 }
 
-func (e *Engine) shardOf(r *reading.Reading) uint64 {
-	return (maphash.String(e.seed, r.Site) ^ 31*maphash.String(e.seed, r.Sensor) ^ maphash.String(e.seed, r.Kind)) % numShards
+func (e *Engine) shardOf(key []byte) uint64 {
+	return maphash.Bytes(e.seed, key) % numShards
 }
 
 // setID keeps the identity of the series from its first reading, copying

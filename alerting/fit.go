@@ -24,6 +24,12 @@ type fit struct {
 
 const minFitCapacity = 8
 
+// windowFit is a fit over one window length.
+type windowFit struct {
+	window int64
+	fit    *fit
+}
+
 // add puts a sample at time t (later than every sample before it) and drops
 // the samples older than window before t.
 func (f *fit) add(t int64, v float64, window int64) {

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"slices"
 	"time"
 
 	"hazwatch/configs"
@@ -65,10 +66,35 @@ func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out 
 			break
 		}
 	}
+	s.shareFits()
 	for j := range old {
 		if !kept[j] && old[j].level != configs.LevelNone {
 			out = e.transition(s, &old[j], configs.LevelNone, detail{}, at, out)
 		}
 	}
 	return out
+}
+
+// shareFits gives each rate and predict alert of s the series' fit of its
+// window, so that rules of one window update one fit. A fit an alert brings
+// from before a reload or restart is kept, the first of each window.
+func (s *series) shareFits() {
+	s.fits = s.fits[:0]
+	for i := range s.state {
+		a := &s.state[i]
+		if a.rule.window == 0 {
+			a.fit = nil
+			continue
+		}
+		j := slices.IndexFunc(s.fits, func(w windowFit) bool { return w.window == a.rule.window })
+		switch {
+		case j >= 0:
+			a.fit = s.fits[j].fit
+		case a.fit == nil:
+			a.fit = &fit{}
+			fallthrough
+		default:
+			s.fits = append(s.fits, windowFit{a.rule.window, a.fit})
+		}
+	}
 }

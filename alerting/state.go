@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"hazwatch/configs"
 	"hazwatch/reading"
@@ -99,9 +100,12 @@ func (e *Engine) LoadState(r io.Reader) error {
 		s.key = string(appendSeriesKey(nil, &s.id))
 		old := make([]alert, len(saved.Alerts))
 		for j, sa := range saved.Alerts {
+			if sa.Level > configs.LevelRed {
+				return fmt.Errorf("read alert state: series %q, rule %q: no level %d", s.key, sa.Rule, sa.Level)
+			}
 			old[j] = sa.restore()
 		}
-		sh := &e.shards[e.shardOf(&s.id)]
+		sh := &e.shards[e.shardOf([]byte(s.key))]
 		sh.mu.Lock()
 		resolved = e.migrate(s, rs, old, s.id.Time, resolved)
 		for j := range s.state {
@@ -124,7 +128,9 @@ func (sa *savedAlert) restore() alert {
 		level: sa.Level, below: sa.Below, threshold: sa.Threshold, startedAt: sa.StartedAt,
 		m: sa.Machine, last: sa.Last,
 	}
-	if len(sa.FitTimes) > 0 && len(sa.FitTimes) == len(sa.FitValues) {
+	// A fit needs its samples in time order; a window that is not is dropped
+	// and refills from the next readings.
+	if len(sa.FitTimes) > 0 && len(sa.FitTimes) == len(sa.FitValues) && slices.IsSorted(sa.FitTimes) {
 		a.fit = &fit{}
 		window := sa.FitTimes[len(sa.FitTimes)-1] - sa.FitTimes[0]
 		for k, t := range sa.FitTimes {
