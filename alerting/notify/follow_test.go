@@ -216,3 +216,25 @@ func TestGroupWait_RepeatsAndEscalationsOfAStormAreGroupedToo(t *testing.T) {
 		}
 	}
 }
+
+func TestResume_RepeatsGoOnAfterARestartWithoutResending(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: channels("duty"),
+		Routes:   []configs.Route{{Channels: []string{"duty"}, Repeat: configs.Duration(30 * time.Minute)}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	risen := event("a2", "hx", "GT-04", alerting.StatusFiring, configs.LevelRed, configs.LevelYellow)
+	if err := h.d.Ack("a2", "张工", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.d.Resume([]alerting.Event{fire("a1", "hx", "GT-03", configs.LevelRed), risen})
+	h.tick(29 * time.Minute)
+	h.settled(0)
+	h.chans["duty"].quiet(t)
+	h.tick(time.Minute)
+	h.settled(0)
+	if got := ids(h.chans["duty"].expect(t, 1)[0]); got[0] != "a1" {
+		t.Errorf("repeated %v, want a1 (a2 stays acknowledged)", got)
+	}
+	h.chans["duty"].quiet(t)
+}

@@ -76,12 +76,7 @@ func (d *Dispatcher) AckOf(id string) (Ack, bool) {
 // track records ev and returns its alert's state. A rise (a new alert
 // included) or a resolve ends an acknowledgement.
 func (d *Dispatcher) track(ev alerting.Event, now time.Time) *alertState {
-	if ev.Site != "" && ev.Sensor != "" {
-		if d.seen[ev.Site] == nil {
-			d.seen[ev.Site] = map[string]bool{}
-		}
-		d.seen[ev.Site][ev.Sensor] = true
-	}
+	d.noteSensor(&ev)
 	st, ok := d.alerts[ev.ID]
 	if ok {
 		d.countBroken(&st.ev, &ev)
@@ -101,6 +96,41 @@ func (d *Dispatcher) track(ev alerting.Event, now time.Time) *alertState {
 		}
 	}
 	return st
+}
+
+// Resume takes the alerts already firing when the daemon starts (the alert
+// engine's restored state). They were notified before the restart, so they
+// are not sent again; their repeats and escalation count from now.
+func (d *Dispatcher) Resume(active []alerting.Event) {
+	now := d.clock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ev := range active {
+		if ev.Status != alerting.StatusFiring {
+			continue
+		}
+		if _, ok := d.alerts[ev.ID]; ok {
+			continue
+		}
+		d.noteSensor(&ev)
+		d.countBroken(nil, &ev)
+		st := &alertState{ev: ev, since: now, routes: map[int]*routeState{}}
+		for _, ri := range d.routesFor(&ev) {
+			*st.route(ri) = routeState{notified: true, sentAt: now}
+		}
+		d.alerts[ev.ID] = st
+	}
+}
+
+// noteSensor counts ev's sensor among its site's sensors seen so far.
+func (d *Dispatcher) noteSensor(ev *alerting.Event) {
+	if ev.Site == "" || ev.Sensor == "" {
+		return
+	}
+	if d.seen[ev.Site] == nil {
+		d.seen[ev.Site] = map[string]bool{}
+	}
+	d.seen[ev.Site][ev.Sensor] = true
 }
 
 func (d *Dispatcher) unack(id string) {
