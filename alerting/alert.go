@@ -124,7 +124,7 @@ func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at 
 	if from == configs.LevelNone {
 		a.startedAt = at.UnixNano()
 	}
-	ev.StartedAt = time.Unix(0, a.startedAt)
+	ev.StartedAt = time.Unix(0, a.startedAt).In(at.Location())
 	below := d.below
 	if to == configs.LevelNone {
 		ev.Status, ev.Level, ev.Threshold, below = StatusResolved, from, a.threshold, a.below

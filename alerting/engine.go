@@ -3,6 +3,7 @@ package alerting
 import (
 	"cmp"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,16 @@ type Engine struct {
 type shard struct {
 	mu     sync.Mutex
 	series map[string]*series
+	// nextStale is a time (Unix ns) before which no stale alert of the shard
+	// can fire, so that Tick skips the shard until then; 0 means unknown.
+	nextStale int64
+}
+
+// staleAt lowers nextStale to a stale deadline that may be earlier.
+func (sh *shard) staleAt(deadline int64) {
+	if deadline < sh.nextStale {
+		sh.nextStale = deadline
+	}
 }
 
 // series is what the engine keeps of one series: its identity, its rules and
@@ -105,7 +116,11 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 		w.fit.add(t, r.Value, w.window)
 	}
 	for i := range s.state {
-		out = e.evaluate(s, &s.state[i], t, out)
+		a := &s.state[i]
+		out = e.evaluate(s, a, t, out)
+		if a.rule.typ == configs.TypeStale {
+			sh.staleAt(t + a.rule.after)
+		}
 	}
 	return out
 }
@@ -125,13 +140,8 @@ func (e *Engine) Tick(now time.Time) []Event {
 	for i := range e.shards {
 		sh := &e.shards[i]
 		sh.mu.Lock()
-		for _, s := range sh.series {
-			for j := range s.state {
-				a := &s.state[j]
-				if a.rule.typ == configs.TypeStale && a.level == configs.LevelNone && t-s.lastAt >= a.rule.after {
-					out = e.transition(s, a, a.rule.level, detail{}, now, out)
-				}
-			}
+		if t >= sh.nextStale {
+			out = e.tickShard(sh, now, out)
 		}
 		sh.mu.Unlock()
 	}
@@ -139,6 +149,28 @@ func (e *Engine) Tick(now time.Time) []Event {
 	slices.SortFunc(out, func(a, b Event) int {
 		return cmp.Or(cmp.Compare(a.Site, b.Site), cmp.Compare(a.Sensor, b.Sensor), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.ID, b.ID))
 	})
+	return out
+}
+
+// tickShard fires the stale alerts of sh that are due at now and notes
+// when the next one can be.
+func (e *Engine) tickShard(sh *shard, now time.Time, out []Event) []Event {
+	t := now.UnixNano()
+	next := int64(math.MaxInt64)
+	for _, s := range sh.series {
+		for j := range s.state {
+			a := &s.state[j]
+			if a.rule.typ != configs.TypeStale || a.level != configs.LevelNone {
+				continue
+			}
+			if deadline := s.lastAt + a.rule.after; t < deadline {
+				next = min(next, deadline)
+				continue
+			}
+			out = e.transition(s, a, a.rule.level, detail{}, now, out)
+		}
+	}
+	sh.nextStale = next
 	return out
 }
 

@@ -88,6 +88,11 @@ func TestReplay_DemoScenarioTable(t *testing.T) {
 		lines.Write(events[i].AppendLine(nil))
 	}
 	checkGolden(t, "alerts.lp", lines.Bytes())
+	var js bytes.Buffer
+	if err := WriteJSON(&js, events[:2]); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "replay.jsonl", js.Bytes())
 }
 
 func TestEvent_AppendLineEscapesTheMessage(t *testing.T) {

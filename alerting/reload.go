@@ -21,6 +21,7 @@ func (e *Engine) Reload(cfg *configs.Config) error {
 	for i := range e.shards {
 		sh := &e.shards[i]
 		sh.mu.Lock()
+		sh.nextStale = 0 // the new rules may have other stale deadlines
 		for _, s := range sh.series {
 			if s.rules != rs {
 				resolved = e.migrate(s, rs, s.state, s.id.Time, resolved)

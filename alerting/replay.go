@@ -50,11 +50,18 @@ func WriteTable(w io.Writer, events []Event) error {
 	return nil
 }
 
-// WriteJSON writes events as JSON lines, one event per line.
+// WriteJSON writes events as JSON lines, one event per line, with levels by
+// name (red) rather than number.
 func WriteJSON(w io.Writer, events []Event) error {
 	enc := json.NewEncoder(w)
 	for i := range events {
-		if err := enc.Encode(&events[i]); err != nil {
+		ev := &events[i]
+		named := struct {
+			*Event
+			Level    string
+			Previous string
+		}{ev, ev.Level.String(), ev.Previous.String()}
+		if err := enc.Encode(&named); err != nil {
 			return fmt.Errorf("write replay JSON: %w", err)
 		}
 	}

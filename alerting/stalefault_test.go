@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -92,5 +93,39 @@ func TestThreshold_NarrowerMatchOverridesForOneSensor(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStale_SeriesFirstSeenAfterATickGoStaleToo checks that Tick, which skips
+// shards with nothing due, still learns of series that appear later and of
+// alerts that resolve.
+func TestStale_SeriesFirstSeenAfterATickGoStaleToo(t *testing.T) {
+	e := newTestEngine(t, configs.Rule{Name: "offline", Stale: &configs.StaleRule{
+		After: configs.Duration(5 * time.Minute), Level: configs.LevelBlue,
+	}})
+	const sensors = 200 // more than shards, so that some share one
+	observe := func(prefix string, at float64) {
+		for i := range sensors {
+			r := sensorReading("gas", "gas_lel", fmt.Sprintf("%s%d", prefix, i), point{at, 3})
+			e.Observe(&r)
+		}
+	}
+	fired := func(now time.Duration) int {
+		return len(e.Tick(t0.Add(now)))
+	}
+	observe("A", 0)
+	if n := fired(5 * time.Minute); n != sensors {
+		t.Fatalf("%d A sensors went stale, want %d", n, sensors)
+	}
+	observe("B", 360)
+	if n := fired(10 * time.Minute); n != 0 {
+		t.Errorf("%d stale at 10m, want none", n)
+	}
+	if n := fired(11 * time.Minute); n != sensors {
+		t.Errorf("%d B sensors went stale at 11m, want %d", n, sensors)
+	}
+	observe("A", 700) // resolves the A alerts
+	if n := fired(16*time.Minute + 40*time.Second); n != sensors {
+		t.Errorf("%d A sensors went stale again, want %d", n, sensors)
 	}
 }

@@ -114,6 +114,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 			}
 		}
 		sh.series[s.key] = s
+		sh.nextStale = 0
 		sh.mu.Unlock()
 	}
 	e.queue(resolved)
