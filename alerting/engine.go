@@ -104,7 +104,9 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 		out = e.migrate(s, rs, s.state, r.Time, out)
 	}
 	t := r.Time.UnixNano()
-	if s.lastAt != 0 && t <= s.lastAt {
+	// An out-of-order reading would move state backwards in time; a value
+	// that is not finite would poison the fits' running sums.
+	if s.lastAt != 0 && t <= s.lastAt || !reading.Valid(r.Value) {
 		return out
 	}
 	if s.lastAt == 0 || r.Value != s.id.Value {

@@ -63,6 +63,11 @@ func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out 
 			a.rule = r
 			if o.rule.fingerprint != r.fingerprint {
 				a.m.reset()
+				if r.typ == configs.TypeThreshold && (r.hasAbove|r.hasBelow)&(1<<a.level) != 0 {
+					// The level holds until the next reading says otherwise;
+					// its resolve reports the new threshold.
+					a.threshold, a.below = r.levelThreshold(a.level, s.id.Value)
+				}
 			}
 			break
 		}

@@ -32,8 +32,8 @@ func TestReload(t *testing.T) {
 	}{
 		{"UnchangedRuleKeepsItsAlert", []configs.Rule{gasRule(25, 50)}, []point{{8, 31}, {9, 10}}, []string{"9s resolved yellow thr=25"}},
 		{"UnrelatedChangeKeepsTheAlert", []configs.Rule{gasRule(25, 50), offline}, []point{{8, 31}}, nil},
-		{"ChangedThresholdStillExceededKeepsTheAlert", []configs.Rule{gasRule(28, 50)}, []point{{8, 30}}, nil},
-		{"RaisedThresholdResolvesOnTheNextReading", []configs.Rule{gasRule(35, 50)}, []point{{8, 30}}, []string{"8s resolved yellow thr=25"}},
+		{"ChangedThresholdStillExceededKeepsTheAlert", []configs.Rule{gasRule(28, 50)}, []point{{8, 30}, {9, 10}}, []string{"9s resolved yellow thr=28"}},
+		{"RaisedThresholdResolvesOnTheNextReading", []configs.Rule{gasRule(35, 50)}, []point{{8, 30}}, []string{"8s resolved yellow thr=35"}},
 		{"LoweredRedRisesAfterFor", []configs.Rule{gasRule(25, 29)}, []point{{8, 30}, {13, 30}}, []string{"13s firing red<-yellow thr=29"}},
 		{"RemovedRuleResolvesOnTick", []configs.Rule{offline}, []point{{8, 30}}, []string{"7s resolved yellow thr=25"}},
 	}

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"math"
 	"slices"
 	"testing"
 
@@ -116,6 +117,12 @@ func TestThreshold_Transitions(t *testing.T) {
 				"1s firing yellow thr=10", "3s firing orange<-yellow thr=5", "5s firing yellow<-orange thr=10",
 				"6s resolved yellow thr=10", "7s firing red thr=90",
 			},
+		},
+		{
+			name:   "NonFiniteValuesAreIgnored",
+			rule:   gas(configs.ThresholdRule{}),
+			points: []point{{0, 30}, {1, math.NaN()}, {2, math.Inf(-1)}, {3, 31}, {4, 10}},
+			want:   []string{"0s firing yellow thr=25", "4s resolved yellow thr=25"},
 		},
 		{
 			name:   "OutOfOrderReadingsDoNotMoveState",
