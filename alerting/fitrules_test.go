@@ -138,4 +138,14 @@ func TestFit_SlopeSurvivesLargeTimesAndManyWindows(t *testing.T) {
 	if f.n != 61 {
 		t.Errorf("window holds %d samples, want 61 (10 min of 10 s, both ends)", f.n)
 	}
+	// After a gap longer than the window the fit starts again from one sample.
+	gapEnd := base + int64(48*time.Hour)
+	f.add(gapEnd, 5, window)
+	if _, _, ok := f.line(2); ok || f.n != 1 {
+		t.Errorf("after a gap: %d samples, line %v; want 1 sample and no line", f.n, ok)
+	}
+	f.add(gapEnd+int64(time.Minute), 5.5, window)
+	if got, _, _ := f.line(2); math.Abs(got-0.5/60) > 1e-9 {
+		t.Errorf("slope after a gap %g, want %g", got, 0.5/60)
+	}
 }
