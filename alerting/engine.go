@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"cmp"
+	"errors"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -71,6 +72,9 @@ type series struct {
 // NewEngine returns an engine for cfg's rules, registering its metrics with
 // reg (which may be nil).
 func NewEngine(cfg *configs.Config, reg prometheus.Registerer) (*Engine, error) {
+	if cfg == nil {
+		return nil, errors.New("alert engine: no config")
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err

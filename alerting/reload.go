@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -15,6 +16,9 @@ import (
 // itself); an alert whose rule is gone resolves. Those resolves are returned
 // by the next Tick, stamped with its time.
 func (e *Engine) Reload(cfg *configs.Config) error {
+	if cfg == nil {
+		return errors.New("reload alert rules: no config")
+	}
 	rs := newRuleSet(cfg)
 	e.rules.Store(rs)
 	var resolved []Event
