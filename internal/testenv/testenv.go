@@ -36,6 +36,7 @@ func FreePort(t testing.TB) int {
 type process struct {
 	name string
 	args []string
+	env  []string // added to the test's environment
 	log  string // file collecting the server's output, shown when it fails
 
 	mu   sync.Mutex
@@ -58,6 +59,7 @@ func (p *process) start(t testing.TB, ready func() error) {
 	}
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), p.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		out.Close()
@@ -106,6 +108,18 @@ func (p *process) stop() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
+	p.cmd = nil
+}
+
+// kill ends the server's process group at once, without letting it clean up.
+func (p *process) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
 	p.cmd = nil
 }
 
