@@ -37,7 +37,7 @@ type process struct {
 	name string
 	args []string
 	env  []string // added to the test's environment
-	log  string // file collecting the server's output, shown when it fails
+	log  string   // file collecting the server's output, shown when it fails
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
