@@ -1,0 +1,374 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+
+	"hazwatch/configs"
+)
+
+// Backoff between replays of the spool while InfluxDB keeps failing.
+const (
+	minBackoff = 200 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+// Writer batches line-protocol points and writes them to InfluxDB from its
+// own goroutine, so that a slow or absent InfluxDB never holds up ingest.
+//
+// A batch InfluxDB cannot take now (unreachable, timeout, 5xx, 429) goes to
+// the spool, and while the spool holds anything new batches go there too, so
+// that points reach InfluxDB in the order they were written; the spool is
+// replayed oldest first with backoff. A batch refused as malformed (400,
+// which includes 1.8's "partial write", 413, 422) cannot succeed on retry: it
+// is counted, logged at most once a second, and dropped.
+type Writer struct {
+	spool    *Spool
+	m        *Metrics
+	log      *slog.Logger
+	client   influxdb2.Client
+	api      api.WriteAPIBlocking
+	size     int
+	interval time.Duration
+	timeout  time.Duration
+	url      string
+
+	mu   sync.Mutex
+	cur  *batch   // the batch Write appends to
+	full []*batch // batches waiting for the goroutine, oldest first
+	free []*batch // written batches whose buffers are reused
+
+	kick    chan struct{}
+	stop    chan context.Context
+	stopped chan error
+
+	// Owned by the goroutine.
+	held    []*batch // batches the spool had no room for, oldest first
+	backoff time.Duration
+	retry   *time.Timer
+	logs    *logLimiter
+}
+
+// batch is points in line protocol and the callbacks to run once they are
+// stored or spooled.
+type batch struct {
+	buf    []byte
+	points int
+	dones  []func()
+}
+
+// NewWriter starts a writer to the InfluxDB of cfg that spools to spool. The
+// writer closes the spool on Close.
+func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger) (*Writer, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("influxdb url is empty")
+	}
+	if cfg.Bucket == "" {
+		return nil, errors.New("influxdb bucket is empty")
+	}
+	w := &Writer{
+		spool:    spool,
+		m:        m,
+		log:      log,
+		size:     cfg.BatchSize,
+		interval: cfg.FlushInterval.D(),
+		timeout:  cfg.Timeout.D(),
+		url:      cfg.URL,
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan context.Context),
+		stopped:  make(chan error),
+		logs:     newLogLimiter(time.Second),
+	}
+	if w.size <= 0 {
+		w.size = 5000
+	}
+	if w.interval <= 0 {
+		w.interval = time.Second
+	}
+	if w.timeout <= 0 {
+		w.timeout = 10 * time.Second
+	}
+	opts := influxdb2.DefaultOptions().
+		SetUseGZip(false). // CPU matters more than bytes on the wire here
+		SetPrecision(time.Nanosecond).
+		SetHTTPRequestTimeout(uint((w.timeout + time.Second - 1) / time.Second)).
+		SetLogLevel(0)
+	w.client = influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	w.api = w.client.WriteAPIBlocking(cfg.Org, cfg.Bucket)
+	w.retry = time.NewTimer(time.Hour)
+	w.retry.Stop()
+	m.SpoolBytes.Set(float64(spool.Bytes()))
+	go w.run()
+	return w, nil
+}
+
+// Write queues lines, whole line-protocol lines each ending in '\n', and
+// calls done (when not nil) once they are in InfluxDB or in the spool. It
+// does not block on InfluxDB. Write must not be called after Close.
+func (w *Writer) Write(lines []byte, done func()) {
+	n := bytes.Count(lines, []byte{'\n'})
+	w.mu.Lock()
+	if w.cur == nil {
+		w.cur = w.newBatchLocked()
+	}
+	b := w.cur
+	b.buf = append(b.buf, lines...)
+	b.points += n
+	if done != nil {
+		b.dones = append(b.dones, done)
+	}
+	full := b.points >= w.size
+	if full {
+		w.full = append(w.full, b)
+		w.cur = nil
+	}
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default: // the goroutine is already due to look
+		}
+	}
+}
+
+func (w *Writer) newBatchLocked() *batch {
+	if n := len(w.free); n > 0 {
+		b := w.free[n-1]
+		w.free = w.free[:n-1]
+		return b
+	}
+	return &batch{buf: make([]byte, 0, w.size*128)}
+}
+
+// Close writes or spools every batch queued so far, within ctx, stops the
+// writer and closes the spool. Batches the full spool could not take are
+// left unacknowledged, so the broker delivers them again.
+func (w *Writer) Close(ctx context.Context) error {
+	w.stop <- ctx
+	err := <-w.stopped
+	w.client.Close()
+	return errors.Join(err, w.spool.Close())
+}
+
+func (w *Writer) run() {
+	tick := time.NewTicker(w.interval)
+	defer tick.Stop()
+	ctx := context.Background()
+	for {
+		select {
+		case <-w.kick:
+		case <-tick.C:
+			w.cutPartial()
+		case <-w.retry.C:
+			w.replay(ctx)
+		case stopCtx := <-w.stop:
+			w.cutPartial()
+			w.storeQueued(stopCtx)
+			w.replay(stopCtx)
+			var err error
+			if n := len(w.held); n > 0 {
+				err = fmt.Errorf("%d batches not stored: spool full and influxdb unavailable", n)
+			}
+			w.stopped <- err
+			return
+		}
+		w.storeQueued(ctx)
+	}
+}
+
+// cutPartial queues the batch being filled, if it holds anything, so that
+// points wait at most about one flush interval.
+func (w *Writer) cutPartial() {
+	w.mu.Lock()
+	if w.cur != nil && w.cur.points > 0 {
+		w.full = append(w.full, w.cur)
+		w.cur = nil
+	}
+	w.mu.Unlock()
+}
+
+func (w *Writer) storeQueued(ctx context.Context) {
+	for {
+		w.mu.Lock()
+		if len(w.full) == 0 {
+			w.mu.Unlock()
+			return
+		}
+		b := w.full[0]
+		w.full = w.full[1:]
+		w.mu.Unlock()
+		w.store(ctx, b)
+	}
+}
+
+// store writes b to InfluxDB, or to the spool when InfluxDB cannot take it or
+// older batches are still waiting.
+func (w *Writer) store(ctx context.Context, b *batch) {
+	if len(w.held) > 0 || !w.spool.Empty() {
+		w.toBacklog(b)
+		return
+	}
+	switch reason := w.post(ctx, b.buf, b.points); reason {
+	case "", FailMalformed:
+		w.finish(b)
+	default:
+		w.toBacklog(b)
+		w.scheduleReplay()
+	}
+}
+
+// toBacklog appends b to the spool, or holds it in memory, unacknowledged,
+// when the spool cannot take it.
+func (w *Writer) toBacklog(b *batch) {
+	if len(w.held) == 0 && w.spoolBatch(b.buf) {
+		w.finish(b)
+		return
+	}
+	w.held = append(w.held, b)
+}
+
+// spoolBatch appends buf to the spool and reports whether it is there.
+func (w *Writer) spoolBatch(buf []byte) bool {
+	err := w.spool.Append(buf)
+	w.m.SpoolBytes.Set(float64(w.spool.Bytes()))
+	if err == nil {
+		return true
+	}
+	reason := FailSpool
+	if errors.Is(err, ErrSpoolFull) {
+		reason = FailSpoolFull
+	}
+	w.m.WriteFailures.WithLabelValues(reason).Inc()
+	if w.logs.allow(reason) {
+		w.log.Warn("batch held in memory, unacknowledged", "reason", reason, "err", err)
+	}
+	w.scheduleReplay()
+	return false
+}
+
+// replay writes the spool, then the held batches, oldest first, until
+// InfluxDB fails again or nothing is left.
+func (w *Writer) replay(ctx context.Context) {
+	for {
+		buf, fromSpool, err := w.oldestBacklog()
+		if err != nil {
+			w.log.Error("read spool", "err", err)
+			w.scheduleReplay()
+			return
+		}
+		if buf == nil {
+			w.backoff = 0
+			return
+		}
+		switch w.post(ctx, buf, bytes.Count(buf, []byte{'\n'})) {
+		case "", FailMalformed:
+		default:
+			w.scheduleReplay()
+			return
+		}
+		w.backoff = 0
+		if !fromSpool {
+			b := w.held[0]
+			w.held = w.held[1:]
+			w.finish(b)
+			continue
+		}
+		if err := w.spool.RemoveOldest(); err != nil {
+			w.log.Error("remove replayed batch from spool", "err", err)
+		}
+		// Room was made: move held batches into the spool behind the rest.
+		for len(w.held) > 0 && w.spoolBatch(w.held[0].buf) {
+			b := w.held[0]
+			w.held = w.held[1:]
+			w.finish(b)
+		}
+		w.m.SpoolBytes.Set(float64(w.spool.Bytes()))
+	}
+}
+
+// oldestBacklog returns the oldest batch not yet in InfluxDB: the spool's
+// oldest, else the oldest held one; nil when there is none.
+func (w *Writer) oldestBacklog() (buf []byte, fromSpool bool, err error) {
+	buf, ok, err := w.spool.Oldest()
+	if err != nil || ok {
+		return buf, ok, err
+	}
+	if len(w.held) > 0 {
+		return w.held[0].buf, false, nil
+	}
+	return nil, false, nil
+}
+
+func (w *Writer) scheduleReplay() {
+	switch {
+	case w.backoff == 0:
+		w.backoff = minBackoff
+	case w.backoff < maxBackoff:
+		w.backoff = min(2*w.backoff, maxBackoff)
+	}
+	w.retry.Reset(w.backoff)
+}
+
+// post writes buf to InfluxDB and returns "" on success or the failure
+// reason. A malformed batch is counted and logged here.
+func (w *Writer) post(ctx context.Context, buf []byte, points int) string {
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	start := time.Now()
+	err := w.api.WriteRecord(ctx, string(buf))
+	w.m.WriteDuration.Observe(time.Since(start).Seconds())
+	reason := failure(err)
+	if reason == "" {
+		w.m.PointsWritten.Add(float64(points))
+		return ""
+	}
+	w.m.WriteFailures.WithLabelValues(reason).Inc()
+	if w.logs.allow(reason) {
+		msg := "influxdb write failed, batch spooled for retry"
+		if reason == FailMalformed {
+			msg = "influxdb refused batch as malformed, dropped"
+		}
+		w.log.Warn(msg, "url", w.url, "points", points, "reason", reason, "err", err)
+	}
+	return reason
+}
+
+// failure classifies a write error as a failure reason, "" for none.
+func failure(err error) string {
+	if err == nil {
+		return ""
+	}
+	var he *influxhttp.Error
+	if !errors.As(err, &he) || he.StatusCode == 0 {
+		return FailUnreachable
+	}
+	switch he.StatusCode {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return FailMalformed
+	}
+	return FailServer
+}
+
+// finish runs b's callbacks and keeps its buffers for reuse.
+func (w *Writer) finish(b *batch) {
+	for _, done := range b.dones {
+		done()
+	}
+	clear(b.dones)
+	b.dones = b.dones[:0]
+	b.buf = b.buf[:0]
+	b.points = 0
+	w.mu.Lock()
+	w.free = append(w.free, b)
+	w.mu.Unlock()
+}

@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"hazwatch/configs"
+)
+
+// fakeInflux records the bodies of the writes it accepts and answers with
+// status while status is not 204.
+type fakeInflux struct {
+	status atomic.Int32
+	mu     sync.Mutex
+	lines  []string
+}
+
+func newFakeInflux(t *testing.T) (*fakeInflux, *httptest.Server) {
+	f := &fakeInflux{}
+	f.status.Store(http.StatusNoContent)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		status := int(f.status.Load())
+		if status != http.StatusNoContent {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"code":"invalid","message":"status %d"}`, status)
+			return
+		}
+		f.mu.Lock()
+		f.lines = append(f.lines, strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")...)
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func (f *fakeInflux) stored() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lines...)
+}
+
+// eventually fails the test unless cond holds within a deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func newTestWriter(t *testing.T, url string, batch int, spoolMax int64) (*Writer, *Metrics) {
+	t.Helper()
+	spool, err := OpenSpool(t.TempDir(), spoolMax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := NewWriter(configs.InfluxDB{
+		URL: url, Bucket: "db/autogen", BatchSize: batch,
+		FlushInterval: configs.Duration(20 * time.Millisecond),
+		Timeout:       configs.Duration(2 * time.Second),
+	}, spool, m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, m
+}
+
+func line(i int) string { return fmt.Sprintf("gas,sensor=s1 value=%d.5 %d", i, i) }
+
+func TestWriter_SpoolsWhileServerFailsAndReplaysInOrder(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusNotFound} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			f, srv := newFakeInflux(t)
+			f.status.Store(int32(status))
+			w, m := newTestWriter(t, srv.URL, 3, 0)
+			var acked atomic.Int32
+			const n = 20
+			for i := range n {
+				w.Write([]byte(line(i)+"\n"), func() { acked.Add(1) })
+			}
+			// Every batch is acknowledged once spooled, before InfluxDB is back.
+			eventually(t, "spooled batches acknowledged", func() bool { return acked.Load() == n })
+			if len(f.stored()) != 0 {
+				t.Fatalf("failing server stored %v", f.stored())
+			}
+			if got := testutil.ToFloat64(m.SpoolBytes); got == 0 {
+				t.Fatal("spool gauge is 0 while InfluxDB fails")
+			}
+			f.status.Store(http.StatusNoContent)
+			eventually(t, "replay", func() bool { return len(f.stored()) == n })
+			for i, l := range f.stored() {
+				if l != line(i) {
+					t.Fatalf("point %d = %q, want %q: order lost", i, l, line(i))
+				}
+			}
+			if err := w.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := testutil.ToFloat64(m.PointsWritten); got != n {
+				t.Fatalf("points written = %v, want %d", got, n)
+			}
+			if got := testutil.ToFloat64(m.SpoolBytes); got != 0 {
+				t.Fatalf("spool gauge = %v after replay, want 0", got)
+			}
+			if got := testutil.ToFloat64(m.WriteFailures.WithLabelValues(FailServer)); got < 1 {
+				t.Fatalf("server failures = %v, want at least 1", got)
+			}
+		})
+	}
+}
+
+func TestWriter_DropsAndCountsMalformedBatch(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			f, srv := newFakeInflux(t)
+			f.status.Store(int32(status))
+			w, m := newTestWriter(t, srv.URL, 1, 0)
+			acked := make(chan struct{})
+			w.Write([]byte("bad line\n"), func() { close(acked) })
+			<-acked
+			f.status.Store(http.StatusNoContent)
+			w.Write([]byte(line(1)+"\n"), nil)
+			if err := w.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.stored(); len(got) != 1 || got[0] != line(1) {
+				t.Fatalf("stored %q, want only the good batch (malformed one not retried)", got)
+			}
+			if got := testutil.ToFloat64(m.WriteFailures.WithLabelValues(FailMalformed)); got != 1 {
+				t.Fatalf("malformed failures = %v, want 1", got)
+			}
+			if w.spool.Bytes() != 0 {
+				t.Fatal("malformed batch was spooled")
+			}
+		})
+	}
+}
+
+func TestWriter_FullSpoolHoldsBatchesUnacknowledged(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	f.status.Store(http.StatusServiceUnavailable)
+	one := int64(recordHeader + len(line(0)) + 1)
+	w, m := newTestWriter(t, srv.URL, 1, 2*one)
+	var acked atomic.Int32
+	for i := range 5 {
+		w.Write([]byte(line(i)+"\n"), func() { acked.Add(1) })
+	}
+	eventually(t, "spool full", func() bool {
+		return testutil.ToFloat64(m.WriteFailures.WithLabelValues(FailSpoolFull)) > 0
+	})
+	if got := acked.Load(); got > 2 {
+		t.Fatalf("%d batches acknowledged with room for 2 in the spool", got)
+	}
+	f.status.Store(http.StatusNoContent)
+	eventually(t, "all stored", func() bool { return len(f.stored()) == 5 })
+	eventually(t, "all acknowledged", func() bool { return acked.Load() == 5 })
+	for i, l := range f.stored() {
+		if l != line(i) {
+			t.Fatalf("point %d = %q, want %q", i, l, line(i))
+		}
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriter_FlushesPartialBatchOnIntervalAndClose(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	w, _ := newTestWriter(t, srv.URL, 1000, 0)
+	done := make(chan struct{})
+	w.Write([]byte(line(1)+"\n"+line(2)+"\n"), func() { close(done) })
+	<-done // the 20 ms flush interval sent it though the batch is not full
+	w.Write([]byte(line(3)+"\n"), nil)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.stored(); len(got) != 3 {
+		t.Fatalf("stored %q, want 3 points", got)
+	}
+}
+
+func TestWriter_SpoolsOnCloseWhenInfluxIsDown(t *testing.T) {
+	w, _ := newTestWriter(t, "http://127.0.0.1:1", 1000, 0)
+	spoolDir := w.spool.dir
+	w.Write([]byte(line(1)+"\n"), nil)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := openSpool(t, spoolDir, 0)
+	if got := drain(t, s); len(got) != 1 || got[0] != line(1)+"\n" {
+		t.Fatalf("spool after close = %q", got)
+	}
+}
+
+func BenchmarkWriter_Write(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	spool, err := OpenSpool(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := NewWriter(configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen", BatchSize: 5000,
+		FlushInterval: configs.Duration(time.Second)}, spool, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := []byte("gas,kind=ch4,sensor=GT-01,site=plant-a value=12.5 1700000000000000000\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Write(l, nil)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
