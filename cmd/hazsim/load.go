@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// loadKinds are the kinds load sensors cycle through, each with its quiet
+// signal, so that the daemon under load sees the mix of a real district and
+// its rules are evaluated but rarely fire.
+var loadKinds = []struct {
+	kind string
+	base baseline
+}{
+	{"gas_lel", gasLEL}, {"gas_toxic", h2s}, {"tank_level", tankLevel},
+	{"tank_temp", tankTemp}, {"water_level", riverLevel}, {"ch4_vol", ch4Vol},
+}
+
+// loadSensors returns n sensors spread over sites of sensorsPerSite, kinds
+// cycling, with topics in the demo's sensors/{site}/{kind}/{sensor} pattern.
+func loadSensors(n int) []sensor {
+	const sensorsPerSite = 50
+	out := make([]sensor, n)
+	for i := range out {
+		k := loadKinds[i%len(loadKinds)]
+		out[i] = sensor{Site: fmt.Sprintf("load-%04d", i/sensorsPerSite), Kind: k.kind, ID: fmt.Sprintf("S%06d", i), base: k.base}
+	}
+	return out
+}
+
+// loadResult is what a load run published.
+type loadResult struct {
+	Published, Acked, Failed int64
+	Elapsed                  time.Duration
+}
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("published=%d acked=%d failed=%d elapsed=%s rate=%.0f/s",
+		r.Published, r.Acked, r.Failed, r.Elapsed.Round(time.Millisecond), float64(r.Published)/r.Elapsed.Seconds())
+}
+
+// runLoad publishes rate readings a second in total from n sensors for a
+// duration, over several connections, and prints what it published.
+func runLoad(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	broker := fs.String("broker", "tcp://127.0.0.1:1883", "MQTT broker URL")
+	n := fs.Int("sensors", 10000, "number of sensors")
+	rate := fs.Float64("rate", 30000, "readings per second, all sensors together")
+	duration := fs.Duration("duration", time.Minute, "how long to publish")
+	qos := fs.Int("qos", 1, "MQTT QoS, 0 or 1")
+	conns := fs.Int("conns", 4, "publisher connections")
+	inflight := fs.Int("inflight", 1000, "unacknowledged QoS 1 messages allowed per connection")
+	format := fs.String("format", "json", "payload format: json or value")
+	seed := fs.Uint64("seed", 1, "random seed for the values")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkQoS(*qos); err != nil {
+		return err
+	}
+	if err := checkFormat(*format); err != nil {
+		return err
+	}
+	if *n <= 0 || *rate <= 0 || *duration <= 0 || *conns <= 0 || *inflight <= 0 {
+		return fmt.Errorf("sensors, rate, duration, conns and inflight must be positive")
+	}
+	clients := make([]mqtt.Client, *conns)
+	for i := range clients {
+		c, err := connect(*broker, fmt.Sprintf("hazsim-load-%d-%d", *seed, i))
+		if err != nil {
+			return err
+		}
+		defer c.Disconnect(1000)
+		clients[i] = c
+	}
+	sensors := loadSensors(*n)
+	all := pacer{Start: time.Now(), Rate: *rate, Total: int64(*rate * duration.Seconds())}
+	log.Info("load started", "sensors", *n, "rate", *rate, "duration", *duration, "qos", *qos, "conns", *conns)
+
+	var res loadResult
+	var wg sync.WaitGroup
+	for w, p := range all.split(*conns) {
+		pub := &publisher{
+			client: clients[w], qos: byte(*qos), format: *format, sensors: sensors,
+			index: w, stride: *conns, window: make([]mqtt.Token, *inflight),
+			rng: rand.New(rand.NewPCG(*seed, uint64(w))),
+		}
+		wg.Go(func() { pub.run(ctx, p, &res) })
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(all.Start)
+	fmt.Fprintln(stdout, res)
+	return ctx.Err()
+}
+
+// publisher sends its share of the load over one connection, keeping at
+// most len(window) QoS 1 messages unacknowledged: when the window is full it
+// waits for the oldest, so a slow broker slows the publisher instead of
+// growing paho's queue without bound.
+type publisher struct {
+	client        mqtt.Client
+	qos           byte
+	format        string
+	sensors       []sensor
+	index, stride int
+	window        []mqtt.Token
+	rng           *rand.Rand
+}
+
+func (p *publisher) run(ctx context.Context, pace pacer, res *loadResult) {
+	var sent int64
+	for sent < pace.Total && ctx.Err() == nil {
+		due := pace.Due(time.Now())
+		for ; sent < due; sent++ {
+			p.settle(sent, res)
+			s := p.sensors[(sent*int64(p.stride)+int64(p.index))%int64(len(p.sensors))]
+			payload := appendPayload(make([]byte, 0, 40), p.format, time.Now(), s.base.at(0, 0, p.rng))
+			p.window[sent%int64(len(p.window))] = p.client.Publish(s.Topic(), p.qos, false, payload)
+			atomic.AddInt64(&res.Published, 1)
+		}
+		if sent < pace.Total {
+			sleep(ctx, time.Until(pace.At(sent)))
+		}
+	}
+	for k := range p.window {
+		p.settle(int64(k), res)
+	}
+}
+
+// settle waits for the token in message k's window slot, if any, and counts
+// its outcome.
+func (p *publisher) settle(k int64, res *loadResult) {
+	slot := &p.window[k%int64(len(p.window))]
+	if *slot == nil {
+		return
+	}
+	(*slot).Wait()
+	if (*slot).Error() != nil {
+		atomic.AddInt64(&res.Failed, 1)
+	} else {
+		atomic.AddInt64(&res.Acked, 1)
+	}
+	*slot = nil
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
