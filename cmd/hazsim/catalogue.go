@@ -49,7 +49,7 @@ func round(v float64, decimals int) float64 {
 var (
 	gasLEL     = baseline{Mean: 1.5, Noise: 0.5, Min: 0, Max: 3, Decimals: 1}
 	h2s        = baseline{Mean: 1, Noise: 0.3, Min: 0, Max: 2, Decimals: 1}
-	tankLevel  = baseline{Mean: 55, Drift: 15, Period: 40 * time.Minute, Noise: 0.05, Min: 0, Max: 100, Decimals: 2}
+	tankLevel  = baseline{Mean: 55, Drift: 14, Period: 40 * time.Minute, Noise: 0.05, Min: 0, Max: 100, Decimals: 2}
 	tankTemp   = baseline{Mean: 20, Drift: 1, Period: time.Hour, Noise: 0.1, Min: -40, Max: 120, Decimals: 1}
 	underpass  = baseline{Mean: 0.025, Noise: 0.008, Min: 0, Max: 0.05, Decimals: 3}
 	riverLevel = baseline{Mean: 2.1, Noise: 0.005, Min: 0, Max: 10, Decimals: 3}

@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // pacer spreads Total messages evenly at Rate per second from Start: message
 // k (from 0) is due at Start + k/Rate. A publisher that falls behind sends
@@ -19,12 +22,13 @@ func (p pacer) Due(now time.Time) int64 {
 	if d < 0 {
 		return 0
 	}
-	return min(int64(d.Seconds()*p.Rate)+1, p.Total)
+	return min(int64(float64(d)*p.Rate/float64(time.Second))+1, p.Total)
 }
 
-// At returns the time message k is due.
+// At returns the time message k is due, rounded up to the nanosecond so
+// that a publisher sleeping until then finds it due.
 func (p pacer) At(k int64) time.Time {
-	return p.Start.Add(time.Duration(float64(k) / p.Rate * float64(time.Second)))
+	return p.Start.Add(time.Duration(math.Ceil(float64(k) * float64(time.Second) / p.Rate)))
 }
 
 // split divides a pacer among n publishers so that together they keep its

@@ -75,9 +75,10 @@ var scenarios = map[string]scenario{
 	// T101 fills past its 80/88 % marks (85/90 for other tanks).
 	"overfill": {Name: "overfill", Site: "hx-chem-01", Sensors: []string{"T101-LT"},
 		Start: 20 * time.Second, Rise: 40 * time.Second, Hold: 15 * time.Second, Fall: 30 * time.Second, Peak: 93},
-	// Both underpass gauges rise past 警戒 0.3 and 保证 0.5 m, then drain.
+	// Both underpass gauges rise past 警戒 0.3 and 保证 0.5 m, then the
+	// pumps drain the tunnel twice as fast as it filled.
 	"flood": {Name: "flood", Site: "underpass-07", Sensors: []string{"WL-1", "WL-2"},
-		Start: 15 * time.Second, Rise: floodTime(0.6), Hold: 10 * time.Second, Fall: floodTime(0.6), Peak: 0.6},
+		Start: 15 * time.Second, Rise: floodTime(0.6), Hold: 10 * time.Second, Fall: floodTime(0.6) / 2, Peak: 0.6},
 	// GT-02 at the gas station goes quiet for longer than the 2 m stale rule.
 	"silent": {Name: "silent", Site: "jx-gas-02", Sensors: []string{"GT-02"},
 		Start: 5 * time.Second, Hold: 150 * time.Second, Silent: true},
