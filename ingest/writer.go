@@ -372,3 +372,13 @@ func (w *Writer) finish(b *batch) {
 	w.free = append(w.free, b)
 	w.mu.Unlock()
 }
+
+// Flush asks the writer to store the batch being filled now rather than at
+// the next flush interval. It does not wait.
+func (w *Writer) Flush() {
+	w.cutPartial()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
