@@ -27,7 +27,7 @@ type fakeInflux struct {
 	lines  []string
 }
 
-func newFakeInflux(t *testing.T) (*fakeInflux, *httptest.Server) {
+func newFakeInflux(t testing.TB) (*fakeInflux, *httptest.Server) {
 	f := &fakeInflux{}
 	f.status.Store(http.StatusNoContent)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,165 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"hazwatch/configs"
+	"hazwatch/reading"
+)
+
+// fakeMessage is an MQTT message that counts its acknowledgements.
+type fakeMessage struct {
+	topic   string
+	payload []byte
+	acks    atomic.Int32
+}
+
+func (m *fakeMessage) Duplicate() bool   { return false }
+func (m *fakeMessage) Qos() byte         { return 1 }
+func (m *fakeMessage) Retained() bool    { return false }
+func (m *fakeMessage) Topic() string     { return m.topic }
+func (m *fakeMessage) MessageID() uint16 { return 1 }
+func (m *fakeMessage) Payload() []byte   { return m.payload }
+func (m *fakeMessage) Ack()              { m.acks.Add(1) }
+
+// recorder is an Observer that keeps what it saw.
+type recorder struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (r *recorder) Observe(rd *reading.Reading) {
+	r.mu.Lock()
+	r.seen = append(r.seen, rd.Sensor+"="+strconv.FormatFloat(rd.Value, 'g', -1, 64))
+	r.mu.Unlock()
+}
+
+func newTestIngester(t testing.TB, w *Writer, obs Observer, m *Metrics) *Ingester {
+	t.Helper()
+	matcher, err := NewTopicMatcher([]configs.Subscription{{Topic: "sensors/{site}/{kind}/{sensor}"}},
+		map[string]configs.Kind{"gas_lel": {Measurement: "gas"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewIngester(configs.MQTT{MaxPayloadBytes: 1024}, matcher, w, obs, m, slog.New(slog.DiscardHandler))
+}
+
+func TestIngester_AcksOnlyOnceStoredAndObservesInOrder(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	f.status.Store(http.StatusServiceUnavailable)
+	// A spool with no room: nothing can be acknowledged until InfluxDB answers.
+	w, m := newTestWriter(t, srv.URL, 1, 1)
+	rec := &recorder{}
+	ing := newTestIngester(t, w, rec, m)
+	var wk worker
+	msgs := make([]*fakeMessage, 3)
+	for i := range msgs {
+		msgs[i] = &fakeMessage{topic: "sensors/s1/gas_lel/GT-1", payload: []byte(`{"v":` + strconv.Itoa(i) + `}`)}
+		ing.handle(&wk, msgs[i], time.Now())
+	}
+	if got := rec.seen; len(got) != 3 || got[0] != "GT-1=0" || got[2] != "GT-1=2" {
+		t.Fatalf("observed %v, want GT-1=0..2 in order", got)
+	}
+	eventually(t, "spool full", func() bool {
+		return testutil.ToFloat64(m.WriteFailures.WithLabelValues(FailSpoolFull)) > 0
+	})
+	for i, msg := range msgs {
+		if msg.acks.Load() != 0 {
+			t.Fatalf("message %d acknowledged before it was stored or spooled", i)
+		}
+	}
+	f.status.Store(http.StatusNoContent)
+	eventually(t, "acknowledged once stored", func() bool {
+		for _, msg := range msgs {
+			if msg.acks.Load() != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.stored()); got != 3 {
+		t.Fatalf("stored %d points, want 3", got)
+	}
+}
+
+func TestIngester_RejectsAreCountedAndAckedAtOnce(t *testing.T) {
+	tests := []struct {
+		name, topic, payload, reason string
+	}{
+		{"too large", "sensors/s1/gas_lel/GT-1", `{"v":1,"pad":"` + string(make([]byte, 2000)) + `"}`, ReasonTooLarge},
+		{"no matching topic", "other/s1", `{"v":1}`, ReasonNoMatchingTopic},
+		{"unknown kind", "sensors/s1/co2/C-1", `{"v":1}`, ReasonUnknownKind},
+		{"malformed", "sensors/s1/gas_lel/GT-1", `{"v":`, ReasonMalformedJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srv := newFakeInflux(t)
+			w, m := newTestWriter(t, srv.URL, 1, 0)
+			t.Cleanup(func() { w.Close(context.Background()) })
+			rec := &recorder{}
+			ing := newTestIngester(t, w, rec, m)
+			msg := &fakeMessage{topic: tt.topic, payload: []byte(tt.payload)}
+			ing.handle(&worker{}, msg, time.Now())
+			if msg.acks.Load() != 1 {
+				t.Fatal("rejected message not acknowledged")
+			}
+			if got := testutil.ToFloat64(m.Rejected.WithLabelValues(tt.reason)); got != 1 {
+				t.Fatalf("rejected{reason=%q} = %v, want 1", tt.reason, got)
+			}
+			if len(rec.seen) != 0 || testutil.ToFloat64(m.Readings) != 0 {
+				t.Fatal("a rejected message produced readings")
+			}
+		})
+	}
+}
+
+// BenchmarkIngester_Handle measures one JSON message from decoding to the
+// writer's HTTP request. cpu-ns/op is the process CPU time per message,
+// the writer's goroutine and the local test server included.
+func BenchmarkIngester_Handle(b *testing.B) {
+	_, srv := newFakeInflux(b)
+	spool, err := OpenSpool(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := NewWriter(configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen", BatchSize: 5000,
+		FlushInterval: configs.Duration(time.Second)}, spool, m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ing := newTestIngester(b, w, nil, m)
+	msg := &fakeMessage{topic: "sensors/plant-a/gas_lel/GT-01", payload: []byte(`{"v":12.5,"ts":1700000000}`)}
+	var wk worker
+	b.ReportAllocs()
+	before := cpuTime(b)
+	for b.Loop() {
+		ing.handle(&wk, msg, time.Unix(1700000000, 0))
+	}
+	if err := w.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64((cpuTime(b)-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
