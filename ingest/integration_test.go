@@ -28,6 +28,8 @@ type stack struct {
 	m      *Metrics
 	w      *Writer
 	ing    *Ingester
+	// newIngester makes another ingester with the same config and client id.
+	newIngester func() *Ingester
 }
 
 func startStack(t *testing.T) *stack {
@@ -60,10 +62,12 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ing = NewIngester(configs.MQTT{
+	cfg := configs.MQTT{
 		URL: s.broker.URL, ClientID: "hazwatch-" + t.Name(), QoS: 1,
 		MaxPayloadBytes: 1024, DeadLetterTopic: deadLetterTopic,
-	}, matcher, s.w, nil, s.m, log)
+	}
+	s.newIngester = func() *Ingester { return NewIngester(cfg, matcher, s.w, nil, s.m, log) }
+	s.ing = s.newIngester()
 	if err := s.ing.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -251,4 +255,38 @@ func TestIngest_InfluxOutageLosesNothing(t *testing.T) {
 	if testutil.ToFloat64(s.m.WriteFailures.WithLabelValues(FailUnreachable)) == 0 {
 		t.Fatal("no write failure counted during the outage")
 	}
+}
+
+// TestIngest_PersistentSessionAndBrokerRestartLoseNothing shows that QoS 1
+// messages published while hazwatch is away arrive when it comes back (the
+// session is persistent), and that it resubscribes after the broker restarts.
+func TestIngest_PersistentSessionAndBrokerRestartLoseNothing(t *testing.T) {
+	s := startStack(t)
+	start := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	sent := 0
+	send := func(c mqtt.Client, n int) {
+		for range n {
+			publish(t, c, "sensors/s1/gas_lel/GT-01", fmt.Sprintf(`{"v":%d,"ts":%d}`, sent, start.Add(time.Duration(sent)*time.Millisecond).UnixMilli()))
+			sent++
+		}
+	}
+	count := func() int64 { return s.influx.Count(t, "SELECT COUNT(value) FROM gas") }
+
+	send(client(t, s.broker.URL, "pub-1"), 50)
+	eventually(t, "first part stored", func() bool { return count() == 50 })
+
+	s.ing.Stop()
+	send(client(t, s.broker.URL, "pub-2"), 50) // queued by the broker for the absent session
+	s.ing = s.newIngester()
+	if err := s.ing.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "messages queued while away stored", func() bool { return count() == 100 })
+
+	s.broker.Stop()
+	eventually(t, "connection loss noticed", func() bool { return !s.ing.Ready() })
+	s.broker.Start()
+	eventually(t, "resubscribed after broker restart", s.ing.Ready)
+	send(client(t, s.broker.URL, "pub-3"), 50)
+	eventually(t, "messages after broker restart stored", func() bool { return count() == 150 })
 }
