@@ -134,6 +134,9 @@ func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at 
 	}
 	a.level = to
 	ev.Message = message(&ev, &kind, a.rule, below)
+	if ev.Type == configs.TypeRate {
+		displayRate(&ev, a.rule)
+	}
 	if to != configs.LevelNone {
 		a.last = &ev
 	}

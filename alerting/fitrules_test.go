@@ -42,14 +42,14 @@ func TestRate_KnownSlopes(t *testing.T) {
 		points []point
 		want   []string
 	}{
-		{"SteepRiseFiresOrangeOnceMinSamplesAreIn", rise, line(0.1, 1.3, 60, 600), []string{"4m0s firing orange thr=0.000333333"}},
-		{"ModerateRiseFiresYellow", rise, line(0.1, 0.8, 60, 600), []string{"4m0s firing yellow thr=0.000166667"}},
+		{"SteepRiseFiresOrangeOnceMinSamplesAreIn", rise, line(0.1, 1.3, 60, 600), []string{"4m0s firing orange thr=1.2"}},
+		{"ModerateRiseFiresYellow", rise, line(0.1, 0.8, 60, 600), []string{"4m0s firing yellow thr=0.6"}},
 		{"SlowRiseStaysQuiet", rise, line(0.1, 0.3, 60, 600), nil},
 		{"FallingIsNotARise", rise, line(2, -1.3, 60, 600), nil},
-		{"DrainFiresBelow", drain, line(2, -1.3, 60, 600), []string{"4m0s firing yellow thr=-0.000166667"}},
+		{"DrainFiresBelow", drain, line(2, -1.3, 60, 600), []string{"4m0s firing yellow thr=-0.6"}},
 		{
 			"LevellingOffResolvesAsTheWindowMovesOn", rise, riseThenFlat,
-			[]string{"4m0s firing orange thr=0.000333333", "12m0s firing yellow<-orange thr=0.000166667", "16m0s resolved yellow thr=0.000166667"},
+			[]string{"4m0s firing orange thr=1.2", "12m0s firing yellow<-orange thr=0.6", "16m0s resolved yellow thr=0.6"},
 		},
 	}
 	for _, tt := range tests {

@@ -85,3 +85,11 @@ func chineseDuration(d time.Duration) string {
 	}
 	return strconv.FormatFloat(d.Seconds(), 'g', -1, 64) + " 秒"
 }
+
+// displayRate puts a rate event's value (the fitted slope) and threshold in
+// the unit its rule was written in, such as m/h, as people read them, rather
+// than in the units per second the engine compares.
+func displayRate(ev *Event, r *rule) {
+	secs, suffix := rateUnit(r.rateText[ev.Level])
+	ev.Value, ev.Threshold, ev.Unit = ev.Slope*secs, ev.Threshold*secs, ev.Unit+suffix
+}

@@ -83,7 +83,7 @@ func TestState_SurvivesARestart(t *testing.T) {
 		{
 			name: "FitWindowCarriesOver", rules: []configs.Rule{rise}, kind: "water_level",
 			before: flood[:4], after: flood[4:5],
-			wantAfter: []string{"4m0s firing yellow thr=0.000166667"},
+			wantAfter: []string{"4m0s firing yellow thr=0.6"},
 		},
 	}
 	for _, tt := range tests {
