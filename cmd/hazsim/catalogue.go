@@ -51,8 +51,11 @@ var (
 	h2s        = baseline{Mean: 1, Noise: 0.3, Min: 0, Max: 2, Decimals: 1}
 	tankLevel  = baseline{Mean: 55, Drift: 14, Period: 40 * time.Minute, Noise: 0.05, Min: 0, Max: 100, Decimals: 2}
 	tankTemp   = baseline{Mean: 20, Drift: 1, Period: time.Hour, Noise: 0.1, Min: -40, Max: 120, Decimals: 1}
-	underpass  = baseline{Mean: 0.025, Noise: 0.008, Min: 0, Max: 0.05, Decimals: 3}
-	riverLevel = baseline{Mean: 2.1, Noise: 0.005, Min: 0, Max: 10, Decimals: 3}
+	// Water levels barely jitter: a radar gauge reads to the millimetre, and
+	// any noise at 1 s intervals would look like a rapid rise to the
+	// flood-rise rule's fit over its first few samples.
+	underpass  = baseline{Mean: 0.025, Drift: 0.005, Period: time.Hour, Noise: 0.00005, Min: 0, Max: 0.05, Decimals: 4}
+	riverLevel = baseline{Mean: 2.1, Drift: 0.01, Period: 2 * time.Hour, Noise: 0.00005, Min: 0, Max: 10, Decimals: 4}
 	rain       = baseline{Decimals: 1}
 	ch4Vol     = baseline{Mean: 0.2, Drift: 0.05, Period: 10 * time.Minute, Noise: 0.02, Min: 0.1, Max: 0.3, Decimals: 2}
 )

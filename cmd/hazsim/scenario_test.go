@@ -191,3 +191,27 @@ func TestParseScenarios(t *testing.T) {
 		}
 	}
 }
+
+// slope is the least-squares slope of values sampled once a second, per hour.
+func slope(values []float64) float64 {
+	n := float64(len(values))
+	var st, sv, stt, stv float64
+	for i, v := range values {
+		t := float64(i)
+		st, sv, stt, stv = st+t, sv+v, stt+t*t, stv+t*v
+	}
+	return (n*stv - st*sv) / (n*stt - st*st) * 3600
+}
+
+func TestFeed_QuietWaterDoesNotLookLikeARise(t *testing.T) {
+	// The demo's flood-rise rule fits as few as 5 samples; on a quiet day no
+	// 5 s stretch may rise at its yellow 0.6 m/h.
+	for _, g := range []struct{ site, sensor string }{{"underpass-07", "WL-1"}, {"river-02", "WL-1"}} {
+		values := series(t, g.site, g.sensor, nil, time.Second, 30*time.Minute)
+		for i := 0; i+5 <= len(values); i++ {
+			if s := slope(values[i : i+5]); s >= 0.6 {
+				t.Fatalf("%s/%s rises at %.2f m/h over %ds..%ds on a quiet day", g.site, g.sensor, s, i, i+4)
+			}
+		}
+	}
+}

@@ -1,0 +1,157 @@
+# services.sh is sourced by demo.sh and loadbench.sh: it starts Mosquitto and
+# InfluxDB 1.8 on free loopback ports with their data under .run/NAME (git
+# ignored, wiped at the next start, kept afterwards for the logs), and stops
+# every process it or the caller started with hz_bg.
+#
+#   hz_init NAME          set HZ_RUN=.run/NAME and start tracking processes
+#   hz_start_mosquitto    exports HAZWATCH_MQTT_URL
+#   hz_start_influxd      exports HAZWATCH_INFLUX_URL; creates database hazwatch
+#   hz_bg LOG CMD...      start CMD in the background (LOG "-" for the terminal)
+#   hz_wait DESC SECS CMD...  poll CMD until it succeeds, fail after SECS
+#   hz_stop_all           stop everything started, newest first
+#   hz_free_port VAR      a free loopback port into VAR
+
+# Each background job gets its own process group, so that stopping a job
+# (kill -- -PGID) takes its children with it.
+set -m
+
+HZ_PIDS=()
+HZ_PORTS=" "
+
+hz_init() {
+	HZ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+	HZ_RUN="$HZ_ROOT/.run/$1"
+	rm -rf "$HZ_RUN"
+	mkdir -p "$HZ_RUN"
+	export HZ_ROOT HZ_RUN
+}
+
+hz_free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 40000))
+		case "$HZ_PORTS" in *" $p "*) continue ;; esac
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			HZ_PORTS+="$p "
+			printf -v "$1" %d "$p"
+			return 0
+		fi
+	done
+	echo "no free loopback port found" >&2
+	return 1
+}
+
+hz_bg() {
+	local log=$1
+	shift
+	if [ "$log" = - ]; then
+		"$@" &
+	else
+		"$@" >"$log" 2>&1 &
+	fi
+	HZ_PIDS+=("$!")
+	HZ_LAST_PID=$!
+}
+
+hz_wait() {
+	local desc=$1 secs=$2
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "$desc: not ready after ${secs}s" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+hz_stop_all() {
+	local i pid deadline
+	for ((i = ${#HZ_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${HZ_PIDS[i]}
+		kill -TERM -- "-$pid" 2>/dev/null || continue
+		deadline=$((SECONDS + 15))
+		while kill -0 -- "-$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+			sleep 0.1
+		done
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	done
+	HZ_PIDS=()
+}
+
+hz_tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+hz_start_mosquitto() {
+	local bin port dir="$HZ_RUN/mosquitto"
+	bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+	hz_free_port port
+	mkdir -p "$dir"
+	# hazwatch acknowledges a QoS 1 message only once it is stored, so the
+	# broker must let many be unacknowledged at once (the default is 20) and
+	# queue generously while InfluxDB catches up.
+	cat >"$dir/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $dir/
+max_inflight_messages 0
+max_queued_messages 2000000
+log_dest stderr
+log_type error
+log_type warning
+CONF
+	hz_bg "$dir/mosquitto.log" "$bin" -c "$dir/mosquitto.conf"
+	HZ_MOSQUITTO_PID=$HZ_LAST_PID
+	hz_wait "mosquitto on $port" 20 hz_tcp_open "$port"
+	export HAZWATCH_MQTT_URL="tcp://127.0.0.1:$port"
+}
+
+hz_start_influxd() {
+	local bin http rpc dir="$HZ_RUN/influxdb"
+	bin="$(go env GOPATH)/bin/influxd"
+	hz_free_port http
+	hz_free_port rpc
+	mkdir -p "$dir"
+	cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$http"
+  log-enabled = false
+[logging]
+  level = "error"
+  suppress-logo = true
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+[subscriber]
+  enabled = false
+CONF
+	hz_bg "$dir/influxd.log" "$bin" run -config "$dir/influxdb.conf"
+	HZ_INFLUXD_PID=$HZ_LAST_PID
+	export HAZWATCH_INFLUX_URL="http://127.0.0.1:$http"
+	hz_wait "influxd on $http" 60 curl -sf "$HAZWATCH_INFLUX_URL/ping"
+	curl -sf -XPOST "$HAZWATCH_INFLUX_URL/query" --data-urlencode "q=CREATE DATABASE hazwatch" >/dev/null
+}
+
+# hz_influx_count QUERY prints the sum of the counts an InfluxQL count()
+# query returns over all its series (0 for none), without needing jq.
+hz_influx_count() {
+	curl -sfG "$HAZWATCH_INFLUX_URL/query" --data-urlencode db=hazwatch --data-urlencode epoch=s \
+		--data-urlencode "q=$1" |
+		grep -o '"values":\[\[[0-9]*,[0-9]*' | sed 's/.*,//' | awk '{s += $1} END {print s + 0}'
+}
+
+# hz_metric URL NAME prints the sum of a Prometheus counter's samples.
+hz_metric() {
+	curl -sf "$1" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%.0f\n", s}'
+}
