@@ -47,10 +47,10 @@ func round(v float64, decimals int) float64 {
 // Quiet-day signals per kind, as the demo's sensors read when nothing is
 // happening.
 var (
-	gasLEL     = baseline{Mean: 1.5, Noise: 0.5, Min: 0, Max: 3, Decimals: 1}
-	h2s        = baseline{Mean: 1, Noise: 0.3, Min: 0, Max: 2, Decimals: 1}
-	tankLevel  = baseline{Mean: 55, Drift: 14, Period: 40 * time.Minute, Noise: 0.05, Min: 0, Max: 100, Decimals: 2}
-	tankTemp   = baseline{Mean: 20, Drift: 1, Period: time.Hour, Noise: 0.1, Min: -40, Max: 120, Decimals: 1}
+	gasLEL    = baseline{Mean: 1.5, Noise: 0.5, Min: 0, Max: 3, Decimals: 1}
+	h2s       = baseline{Mean: 1, Noise: 0.3, Min: 0, Max: 2, Decimals: 1}
+	tankLevel = baseline{Mean: 55, Drift: 14, Period: 40 * time.Minute, Noise: 0.05, Min: 0, Max: 100, Decimals: 2}
+	tankTemp  = baseline{Mean: 20, Drift: 1, Period: time.Hour, Noise: 0.1, Min: -40, Max: 120, Decimals: 1}
 	// Water levels barely jitter: a radar gauge reads to the millimetre, and
 	// any noise at 1 s intervals would look like a rapid rise to the
 	// flood-rise rule's fit over its first few samples.
