@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"hazwatch/internal/testenv"
+)
+
+// hazwatchBin is the hazwatch binary built once for the package's tests that
+// drive the real daemon and CLI as a separate process.
+var hazwatchBin string
+
+// TestMain builds the binary into a temporary directory before the tests run
+// and removes it afterwards, so that every daemon test runs the same build.
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+// buildAndRun is TestMain's body, separate so that its deferred removal happens
+// before os.Exit.
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "hazwatch-bin-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "make binary dir: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	hazwatchBin, err = testenv.Build("hazwatch/cmd/hazwatch", dir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v\n", err)
+		return 1
+	}
+	return m.Run()
+}
