@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -11,6 +12,10 @@ import (
 // hazwatchBin is the hazwatch binary built once for the package's tests that
 // drive the real daemon and CLI as a separate process.
 var hazwatchBin string
+
+// update rewrites the package's golden files under testdata/ instead of
+// comparing with them: go test ./cmd/hazwatch/ -run ... -update.
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // TestMain builds the binary into a temporary directory before the tests run
 // and removes it afterwards, so that every daemon test runs the same build.
