@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"hazwatch/internal/testenv"
+)
+
+// alertingConfig is the daemon config of the alerting tests: one JSON
+// subscription, the catalogue's names for the two sensors, a gas threshold
+// rule with small for/clear_for, a flood rate rule, and every transition to
+// the signed webhook. {{.GasYellow}}-style values are not templated: the
+// reload test edits the rendered text.
+const alertingConfig = `data_dir: {{.DataDir}}
+mqtt:
+  url: {{.MQTTURL}}
+  client_id: {{.ClientID}}
+  subscriptions:
+    - topic: sensors/{site}/{kind}/{sensor}
+      format: json
+influxdb:
+  url: {{.InfluxURL}}
+  bucket: {{.Bucket}}
+  flush_interval: 100ms
+sites:
+  - id: hx-chem-01
+    name: 华兴化工
+    sensors:
+      GT-03: {name: 3号罐区可燃气体}
+  - id: underpass-07
+    name: 人民路下穿隧道
+    sensors:
+      WL-1: {name: 隧道积水水位}
+rules:
+  - name: gas-lel
+    match: {kind: gas_lel}
+    threshold:
+      above: {yellow: 25, red: 50}
+      for: 2s
+      hysteresis: 2
+      clear_for: 3s
+  - name: flood-rise
+    match: {kind: water_level}
+    rate:
+      window: 10s
+      min_samples: 5
+      above: {yellow: 60/h, orange: 120/h}
+notify:
+  channels:
+    - name: center
+      type: webhook
+      url: {{.WebhookURL}}
+      secret: {{.WebhookSecret}}
+  routes:
+    - match: {}
+      channels: [center]
+http:
+  listen: {{.HTTP}}
+`
+
+// Topics of the scenario's two sensors.
+const (
+	gasTopic   = "sensors/hx-chem-01/gas_lel/GT-03"
+	floodTopic = "sensors/underpass-07/water_level/WL-1"
+)
+
+// gasLeak is a gas leak as a detector reports it once a second: rising from
+// 5 to 60 %LEL, holding, falling back to 5 and staying there. With the
+// rule's for 2s, clear_for 3s and hysteresis 2 it fires yellow at 6s, rises
+// to red at 11s, falls to yellow at 19s and resolves at 24s.
+var gasLeak = []float64{5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 60, 60,
+	55, 50, 45, 40, 35, 30, 25, 20, 15, 10, 5, 5, 5, 5, 5, 5, 5}
+
+// floodRise is a tunnel gauge once a second: 0.02 m/s (72 m/h, over the
+// yellow 60/h) for ten seconds, then flat, so that the 10s fit falls back
+// under the threshold.
+func floodRise(i int) float64 {
+	return 0.10 + 0.02*float64(min(i, 9))
+}
+
+// transition is what the three views of an alert transition — the webhook,
+// InfluxDB's alerts measurement and replay — have in common.
+type transition struct {
+	Rule, Site, Sensor, Status, Level string
+	At                                time.Time
+}
+
+func (tr transition) String() string {
+	return fmt.Sprintf("%s %s %s/%s %s %s", tr.At.UTC().Format(time.RFC3339), tr.Rule, tr.Site, tr.Sensor, tr.Status, tr.Level)
+}
+
+// sortTransitions orders by time, then rule, so that views written in
+// different orders compare equal.
+func sortTransitions(ts []transition) []transition {
+	slices.SortStableFunc(ts, func(a, b transition) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Rule, b.Rule)
+	})
+	return ts
+}
+
+func TestAlerting_ScenarioEndToEnd(t *testing.T) {
+	s := newStack(t)
+	p := s.params(t)
+	cfgPath := filepath.Join(s.Dir, "hazwatch.yaml")
+	writeConfig(t, cfgPath, alertingConfig, p)
+	d := testenv.Hazwatch(t, hazwatchBin, cfgPath, p.HTTP)
+	pub := newPublisher(t, s.Broker.URL)
+
+	start := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)
+	for i, v := range gasLeak {
+		at := start.Add(time.Duration(i) * time.Second)
+		pub.PublishValue(t, gasTopic, at, v)
+		pub.PublishValue(t, floodTopic, at, floodRise(i))
+	}
+
+	d.WaitFor("gas-lel and flood-rise resolved on the webhook", waitTimeout, func() bool {
+		return len(s.Hook.Matching(ofRule("gas-lel", "resolved"))) == 1 &&
+			len(s.Hook.Matching(ofRule("flood-rise", "resolved"))) == 1
+	})
+	if bad := s.Hook.Refused(); len(bad) > 0 {
+		t.Fatalf("webhook requests refused: %v", bad)
+	}
+
+	t.Run("gas webhooks in order with SPEC fields", func(t *testing.T) {
+		gas := s.Hook.Matching(ofRule("gas-lel", ""))
+		want := []struct {
+			status, level string
+			at            int // seconds after start
+			value         float64
+			threshold     float64
+			message       string
+		}{
+			{"firing", "yellow", 6, 35, 25, "【黄色预警】华兴化工 3号罐区可燃气体 35.0%LEL，超过黄色预警阈值 25%LEL"},
+			{"firing", "red", 11, 60, 50, "【红色预警】华兴化工 3号罐区可燃气体 60.0%LEL，超过红色预警阈值 50%LEL"},
+			{"firing", "yellow", 19, 30, 25, "回落至"},
+			{"resolved", "yellow", 24, 5, 25, "【预警解除】华兴化工 3号罐区可燃气体 恢复正常"},
+		}
+		if len(gas) != len(want) {
+			t.Fatalf("gas-lel webhooks = %d, want %d: %+v", len(gas), len(want), gas)
+		}
+		for i, w := range want {
+			g := gas[i]
+			if g.Status != w.status || g.Level != w.level || !g.At.Equal(start.Add(time.Duration(w.at)*time.Second)) {
+				t.Errorf("webhook %d = %s %s at %s, want %s %s at +%ds", i, g.Status, g.Level, g.At, w.status, w.level, w.at)
+			}
+			if g.Value != w.value || g.Threshold != w.threshold {
+				t.Errorf("webhook %d value, threshold = %g, %g; want %g, %g", i, g.Value, g.Threshold, w.value, w.threshold)
+			}
+			if !strings.Contains(g.Message, w.message) {
+				t.Errorf("webhook %d message = %q, want it to contain %q", i, g.Message, w.message)
+			}
+			if g.ID != gas[0].ID || g.Type != "threshold" || g.Site != "hx-chem-01" || g.SiteName != "华兴化工" ||
+				g.Kind != "gas_lel" || g.Sensor != "GT-03" || g.SensorName != "3号罐区可燃气体" || g.Unit != "%LEL" ||
+				!g.StartedAt.Equal(start.Add(6*time.Second)) || g.ETASeconds != nil {
+				t.Errorf("webhook %d = %+v, want the same id, catalogue names, unit and start for every transition", i, g)
+			}
+		}
+	})
+
+	// The alerts of both rules are written to InfluxDB after the readings
+	// that raised them; wait until all of them are there.
+	hooks := s.Hook.Alerts()
+	stored := func() []transition {
+		return alertTransitions(t, s.Influx)
+	}
+	d.WaitFor("every webhook transition in InfluxDB", waitTimeout, func() bool { return len(stored()) >= len(hooks) })
+	d.WaitFor("every reading in InfluxDB", waitTimeout, func() bool {
+		return s.Influx.Count(t, "SELECT COUNT(value) FROM gas")+s.Influx.Count(t, "SELECT COUNT(value) FROM flood") == int64(2*len(gasLeak))
+	})
+
+	var fromHooks []transition
+	for _, a := range hooks {
+		fromHooks = append(fromHooks, transition{a.Rule, a.Site, a.Sensor, a.Status, a.Level, a.At.UTC()})
+	}
+	fromHooks = sortTransitions(fromHooks)
+	if got := stored(); !slices.Equal(got, fromHooks) {
+		t.Errorf("InfluxDB alerts:\n%s\nwebhooks:\n%s", transitionLines(got), transitionLines(fromHooks))
+	}
+
+	replayed := replayInflux(t, cfgPath, start.Add(-time.Second), start.Add(time.Minute))
+	if !slices.Equal(replayed, fromHooks) {
+		t.Errorf("replay over InfluxDB:\n%s\nlive daemon:\n%s", transitionLines(replayed), transitionLines(fromHooks))
+	}
+}
+
+// alertTransitions reads the transitions in InfluxDB's alerts measurement.
+func alertTransitions(t *testing.T, db *testenv.Influx) []transition {
+	t.Helper()
+	var out []transition
+	for _, s := range db.Series(t, `SELECT "value" FROM alerts GROUP BY "rule", "site", "sensor", "state", "level"`) {
+		for _, row := range s.Values {
+			ns, err := row[0].(json.Number).Int64()
+			if err != nil {
+				t.Fatalf("alerts time %v: %v", row[0], err)
+			}
+			out = append(out, transition{s.Tags["rule"], s.Tags["site"], s.Tags["sensor"], s.Tags["state"], s.Tags["level"], time.Unix(0, ns).UTC()})
+		}
+	}
+	return sortTransitions(out)
+}
+
+// replayInflux runs `hazwatch replay -json` over [from, to) of the config's
+// InfluxDB and returns the transitions it prints.
+func replayInflux(t *testing.T, cfgPath string, from, to time.Time) []transition {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(hazwatchBin, "replay", "-config", cfgPath,
+		"-from", from.Format(time.RFC3339), "-to", to.Format(time.RFC3339), "-json")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("hazwatch replay: %v\n%s", err, stderr.String())
+	}
+	var out []transition
+	dec := json.NewDecoder(&stdout)
+	for dec.More() {
+		var ev struct {
+			Rule, Site, Sensor, Status, Level string
+			At                                time.Time
+		}
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("decode replay output: %v\n%s", err, stdout.String())
+		}
+		out = append(out, transition{ev.Rule, ev.Site, ev.Sensor, ev.Status, ev.Level, ev.At.UTC()})
+	}
+	return sortTransitions(out)
+}
+
+func transitionLines(ts []transition) string {
+	var b strings.Builder
+	for _, tr := range ts {
+		b.WriteString("  " + tr.String() + "\n")
+	}
+	return b.String()
+}
