@@ -98,6 +98,7 @@ t0=$(now_ms)
 "${cmd[@]}" | tee "$HZ_RUN/load.out"
 t_load=$(now_ms)
 published=$(grep -o 'published=[0-9]*' "$HZ_RUN/load.out" | cut -d= -f2)
+hazsim_cpu=$(grep -o 'cpu=[^ ]*' "$HZ_RUN/load.out" | cut -d= -f2)
 
 # The daemon may still be working through what the broker queued: the
 # window ends when every published reading is stored or the count has not
@@ -125,7 +126,7 @@ clk=$(getconf CLK_TCK)
 
 awk -v pub="$published" -v got="$last" -v t0="$t0" -v tl="$t_load" -v te="$t_end" \
 	-v c0="$cpu0" -v c1="$cpu1" -v b0="$broker0" -v b1="$broker1" -v i0="$influx0" -v i1="$influx1" \
-	-v clk="$clk" -v hwm="$hwm" -v cpus="$(nproc)" -v model="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
+	-v clk="$clk" -v hwm="$hwm" -v simcpu="$hazsim_cpu" -v cpus="$(nproc)" -v model="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
 	-v cmd="SENSORS=$SENSORS RATE=$RATE DURATION=$DURATION QOS=$QOS make loadbench" 'BEGIN {
 	secs = (te - t0) / 1000
 	cpu = (c1 - c0) / clk
@@ -137,5 +138,5 @@ awk -v pub="$published" -v got="$last" -v t0="$t0" -v tl="$t_load" -v te="$t_end
 	printf "  stored per second  %.0f\n", got / secs
 	printf "  daemon CPU         %.1f s, %.2f us per reading (%.0f%% of one core)\n", cpu, got ? 1e6 * cpu / got : 0, 100 * cpu / secs
 	printf "  daemon peak memory %.0f MiB (VmHWM)\n", hwm / 1024
-	printf "  mosquitto CPU      %.1f s, influxd CPU %.1f s\n", (b1 - b0) / clk, (i1 - i0) / clk
+	printf "  mosquitto CPU      %.1f s, influxd CPU %.1f s, hazsim load CPU %s\n", (b1 - b0) / clk, (i1 - i0) / clk, simcpu
 }' | tee "$HZ_RUN/report.txt"

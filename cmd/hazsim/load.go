@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -41,11 +42,14 @@ func loadSensors(n int) []sensor {
 type loadResult struct {
 	Published, Acked, Failed int64
 	Elapsed                  time.Duration
+	// CPU is the simulator's own user and system time, so that a benchmark
+	// can tell how much of the machine the load generator took.
+	CPU time.Duration
 }
 
 func (r loadResult) String() string {
-	return fmt.Sprintf("published=%d acked=%d failed=%d elapsed=%s rate=%.0f/s",
-		r.Published, r.Acked, r.Failed, r.Elapsed.Round(time.Millisecond), float64(r.Published)/r.Elapsed.Seconds())
+	return fmt.Sprintf("published=%d acked=%d failed=%d elapsed=%s rate=%.0f/s cpu=%s",
+		r.Published, r.Acked, r.Failed, r.Elapsed.Round(time.Millisecond), float64(r.Published)/r.Elapsed.Seconds(), r.CPU.Round(time.Millisecond))
 }
 
 // runLoad publishes rate readings a second in total from n sensors for a
@@ -83,6 +87,10 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 		clients[i] = c
 	}
 	sensors := loadSensors(*n)
+	topics := make([]string, len(sensors))
+	for i, s := range sensors {
+		topics[i] = s.Topic()
+	}
 	all := pacer{Start: time.Now(), Rate: *rate, Total: int64(*rate * duration.Seconds())}
 	log.Info("load started", "sensors", *n, "rate", *rate, "duration", *duration, "qos", *qos, "conns", *conns)
 
@@ -90,7 +98,7 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	var wg sync.WaitGroup
 	for w, p := range all.split(*conns) {
 		pub := &publisher{
-			client: clients[w], qos: byte(*qos), format: *format, sensors: sensors,
+			client: clients[w], qos: byte(*qos), format: *format, sensors: sensors, topics: topics,
 			index: w, stride: *conns, window: make([]mqtt.Token, *inflight),
 			rng: rand.New(rand.NewPCG(*seed, uint64(w))),
 		}
@@ -98,6 +106,7 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(all.Start)
+	res.CPU = cpuTime()
 	fmt.Fprintln(stdout, res)
 	return ctx.Err()
 }
@@ -111,6 +120,7 @@ type publisher struct {
 	qos           byte
 	format        string
 	sensors       []sensor
+	topics        []string // the sensors' topics, built once
 	index, stride int
 	window        []mqtt.Token
 	rng           *rand.Rand
@@ -122,9 +132,9 @@ func (p *publisher) run(ctx context.Context, pace pacer, res *loadResult) {
 		due := pace.Due(time.Now())
 		for ; sent < due; sent++ {
 			p.settle(sent, res)
-			s := p.sensors[(sent*int64(p.stride)+int64(p.index))%int64(len(p.sensors))]
-			payload := appendPayload(make([]byte, 0, 40), p.format, time.Now(), s.base.at(0, 0, p.rng))
-			p.window[sent%int64(len(p.window))] = p.client.Publish(s.Topic(), p.qos, false, payload)
+			i := (sent*int64(p.stride) + int64(p.index)) % int64(len(p.sensors))
+			payload := appendPayload(make([]byte, 0, 40), p.format, time.Now(), p.sensors[i].base.at(0, 0, p.rng))
+			p.window[sent%int64(len(p.window))] = p.client.Publish(p.topics[i], p.qos, false, payload)
 			atomic.AddInt64(&res.Published, 1)
 		}
 		if sent < pace.Total {
@@ -150,6 +160,16 @@ func (p *publisher) settle(k int64, res *loadResult) {
 		atomic.AddInt64(&res.Acked, 1)
 	}
 	*slot = nil
+}
+
+// cpuTime returns the user and system CPU time this process has used; zero
+// if the OS cannot say.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sleep waits for d or until ctx is done.
