@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,8 +19,7 @@ import (
 // alertingConfig is the daemon config of the alerting tests: one JSON
 // subscription, the catalogue's names for the two sensors, a gas threshold
 // rule with small for/clear_for, a flood rate rule, and every transition to
-// the signed webhook. {{.GasYellow}}-style values are not templated: the
-// reload test edits the rendered text.
+// the signed webhook. The reload test edits the rendered text.
 const alertingConfig = `data_dir: {{.DataDir}}
 mqtt:
   url: {{.MQTTURL}}
@@ -242,4 +243,154 @@ func transitionLines(ts []transition) string {
 		b.WriteString("  " + tr.String() + "\n")
 	}
 	return b.String()
+}
+
+// publishGas publishes value v for GT-03 once a second for seconds
+// [from, to) after start.
+func publishGas(t *testing.T, pub *publisher, start time.Time, from, to int, v float64) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		pub.PublishValue(t, gasTopic, start.Add(time.Duration(i)*time.Second), v)
+	}
+}
+
+// gasSequence is the status and level of each gas-lel webhook, in arrival order.
+func gasSequence(h *webhookReceiver) []string {
+	var out []string
+	for _, a := range h.Matching(ofRule("gas-lel", "")) {
+		out = append(out, a.Status+" "+a.Level)
+	}
+	return out
+}
+
+func TestAlerting_RestartKeepsFiringState(t *testing.T) {
+	cases := []struct {
+		name string
+		// stop ends the daemon once the alert fired at firedAt.
+		stop func(t *testing.T, d *testenv.Daemon, statePath string, firedAt time.Time)
+	}{
+		{"SIGTERM saves the state on the way down", func(t *testing.T, d *testenv.Daemon, _ string, _ time.Time) {
+			d.Stop()
+		}},
+		{"SIGKILL after the periodic save", func(t *testing.T, d *testenv.Daemon, statePath string, firedAt time.Time) {
+			// The state is saved every 10s: kill only once a save has
+			// happened since the alert fired, as a crash after that would.
+			d.WaitFor("alert state saved after the firing", 2*stateSaveInterval, func() bool {
+				fi, err := os.Stat(statePath)
+				return err == nil && fi.ModTime().After(firedAt)
+			})
+			d.Kill()
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t)
+			p := s.params(t)
+			cfgPath := filepath.Join(s.Dir, "hazwatch.yaml")
+			writeConfig(t, cfgPath, alertingConfig, p)
+			d := testenv.Hazwatch(t, hazwatchBin, cfgPath, p.HTTP)
+			pub := newPublisher(t, s.Broker.URL)
+			start := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)
+
+			publishGas(t, pub, start, 0, 4, 60)
+			d.WaitFor("gas-lel firing red", waitTimeout, func() bool {
+				return len(s.Hook.Matching(ofRule("gas-lel", "firing"))) == 1
+			})
+			tc.stop(t, d, filepath.Join(p.DataDir, "alert-state"), time.Now())
+			d.Start()
+
+			// Still above the threshold after the restart, then back to
+			// normal long enough for clear_for.
+			publishGas(t, pub, start, 4, 9, 60)
+			publishGas(t, pub, start, 9, 15, 5)
+			d.WaitFor("gas-lel resolved", waitTimeout, func() bool {
+				return len(s.Hook.Matching(ofRule("gas-lel", "resolved"))) == 1
+			})
+			want := []string{"firing red", "resolved red"}
+			if got := gasSequence(s.Hook); !slices.Equal(got, want) {
+				t.Fatalf("gas-lel webhooks = %q, want %q", got, want)
+			}
+			if bad := s.Hook.Refused(); len(bad) > 0 {
+				t.Fatalf("webhook requests refused: %v", bad)
+			}
+		})
+	}
+}
+
+// editConfig replaces old with new in the config file at path, which must
+// contain old, keeping the file's other text.
+func editConfig(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read config: %v", err)
+	}
+	if !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("config %s has no %q", path, old)
+	}
+	// The edited text goes through writeConfig's atomic replace; it has no
+	// template actions left, so it renders as itself.
+	writeConfig(t, path, strings.ReplaceAll(string(data), old, new), configParams{})
+}
+
+func TestAlerting_ReloadKeepsState(t *testing.T) {
+	s := newStack(t)
+	p := s.params(t)
+	cfgPath := filepath.Join(s.Dir, "hazwatch.yaml")
+	writeConfig(t, cfgPath, alertingConfig, p)
+	d := testenv.Hazwatch(t, hazwatchBin, cfgPath, p.HTTP)
+	pub := newPublisher(t, s.Broker.URL)
+	start := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)
+	reloads := func(result string) float64 {
+		v, _ := metricValue(t, p.HTTP, `hazwatch_config_reloads_total{result="`+result+`"}`)
+		return v
+	}
+	waitReload := func(what, result string, before float64) {
+		t.Helper()
+		d.WaitFor(what, waitTimeout, func() bool { return reloads(result) > before })
+	}
+
+	publishGas(t, pub, start, 0, 3, 60)
+	d.WaitFor("gas-lel firing red", waitTimeout, func() bool {
+		return len(s.Hook.Matching(ofRule("gas-lel", "firing"))) == 1
+	})
+
+	// An unrelated rule changes, reloaded on SIGHUP.
+	ok := reloads("ok")
+	editConfig(t, cfgPath, "{yellow: 60/h, orange: 120/h}", "{yellow: 30/h, orange: 120/h}")
+	d.Signal(syscall.SIGHUP)
+	waitReload("reload after SIGHUP", "ok", ok)
+	publishGas(t, pub, start, 3, 6, 60)
+
+	// The red threshold moves to 55, still under the current 60, and the
+	// daemon finds the changed file by itself.
+	ok = reloads("ok")
+	editConfig(t, cfgPath, "{yellow: 25, red: 50}", "{yellow: 25, red: 55}")
+	waitReload("reload after the file changed", "ok", ok)
+	publishGas(t, pub, start, 6, 9, 60)
+
+	// An invalid config is refused and the last valid rules stay.
+	invalid := reloads("invalid")
+	editConfig(t, cfgPath, "{yellow: 25, red: 55}", "{yellow: 25, red: high}")
+	d.Signal(syscall.SIGHUP)
+	waitReload("invalid config refused", "invalid", invalid)
+	if !d.LogContains("config reload refused") {
+		t.Errorf("daemon log does not say the reload was refused:\n%s", d.Log())
+	}
+
+	// 52 is red under the first config (50, hysteresis 2) but yellow under
+	// the reloaded 55: the alert falls to yellow after clear_for, then
+	// resolves.
+	publishGas(t, pub, start, 9, 14, 52)
+	publishGas(t, pub, start, 14, 19, 5)
+	d.WaitFor("gas-lel resolved", waitTimeout, func() bool {
+		return len(s.Hook.Matching(ofRule("gas-lel", "resolved"))) == 1
+	})
+	want := []string{"firing red", "firing yellow", "resolved yellow"}
+	if got := gasSequence(s.Hook); !slices.Equal(got, want) {
+		t.Fatalf("gas-lel webhooks = %q, want %q", got, want)
+	}
+	if bad := s.Hook.Refused(); len(bad) > 0 {
+		t.Fatalf("webhook requests refused: %v", bad)
+	}
 }
