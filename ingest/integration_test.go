@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +34,11 @@ type stack struct {
 	newIngester func() *Ingester
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t testing.TB) *stack { return startStackBatch(t, 100, 50*time.Millisecond) }
+
+// startStackBatch starts a stack whose writer sends batches of size points
+// at least every flush.
+func startStackBatch(t testing.TB, size int, flush time.Duration) *stack {
 	t.Helper()
 	s := &stack{broker: testenv.Mosquitto(t), influx: testenv.InfluxDB(t)}
 	s.m = NewMetrics(prometheus.NewRegistry())
@@ -55,8 +61,8 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s.w, err = NewWriter(configs.InfluxDB{
-		URL: s.influx.URL, Bucket: s.influx.Bucket, BatchSize: 100,
-		FlushInterval: configs.Duration(50 * time.Millisecond),
+		URL: s.influx.URL, Bucket: s.influx.Bucket, BatchSize: size,
+		FlushInterval: configs.Duration(flush),
 		Timeout:       configs.Duration(time.Second),
 	}, spool, s.m, log)
 	if err != nil {
@@ -86,7 +92,7 @@ func (s *stack) stop() {
 }
 
 // client connects a test MQTT client to the broker.
-func client(t *testing.T, url, id string) mqtt.Client {
+func client(t testing.TB, url, id string) mqtt.Client {
 	t.Helper()
 	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID(id).SetCleanSession(true))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -289,4 +295,40 @@ func TestIngest_PersistentSessionAndBrokerRestartLoseNothing(t *testing.T) {
 	eventually(t, "resubscribed after broker restart", s.ing.Ready)
 	send(client(t, s.broker.URL, "pub-3"), 50)
 	eventually(t, "messages after broker restart stored", func() bool { return count() == 150 })
+}
+
+// BenchmarkIngest_EndToEndCPU measures the process CPU per reading from a
+// real Mosquitto to InfluxDB's answer: decode, batch, write and acknowledge.
+// The messages come from mosquitto_pub processes, so publishing is not
+// counted; InfluxDB and the broker run in their own processes too.
+func BenchmarkIngest_EndToEndCPU(b *testing.B) {
+	s := startStackBatch(b, 5000, time.Second) // the config defaults
+	const publishers = 10
+	var payloads [publishers]strings.Builder
+	start := time.Now().Add(-time.Hour)
+	n := 0
+	for range b.N {
+		fmt.Fprintf(&payloads[n%publishers], "{\"v\":%d,\"ts\":%d}\n", n, start.Add(time.Duration(n)*time.Millisecond).UnixMilli())
+		n++
+	}
+	port := strconv.Itoa(s.broker.Port)
+	before := cpuTime(b)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for p := range publishers {
+		cmd := exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-l",
+			"-t", fmt.Sprintf("sensors/s1/gas_lel/GT-%02d", p))
+		cmd.Stdin = strings.NewReader(payloads[p].String())
+		wg.Go(func() {
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Errorf("mosquitto_pub: %v: %s", err, out)
+			}
+		})
+	}
+	wg.Wait()
+	eventually(b, "every reading written", func() bool {
+		return testutil.ToFloat64(s.m.PointsWritten) == float64(b.N)
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime(b)-before).Nanoseconds())/float64(b.N), "cpu-ns/reading")
 }
