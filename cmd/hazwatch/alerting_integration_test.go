@@ -110,15 +110,33 @@ func sortTransitions(ts []transition) []transition {
 	return ts
 }
 
-func TestAlerting_ScenarioEndToEnd(t *testing.T) {
-	s := newStack(t)
-	p := s.params(t)
-	cfgPath := filepath.Join(s.Dir, "hazwatch.yaml")
-	writeConfig(t, cfgPath, alertingConfig, p)
-	d := testenv.Hazwatch(t, hazwatchBin, cfgPath, p.HTTP)
-	pub := newPublisher(t, s.Broker.URL)
+// alertingRun is one daemon running alertingConfig against its own stack,
+// with a publisher and the time its scenario starts at: five minutes ago,
+// so that readings have explicit, deterministic times within the daemon's
+// accepted skew.
+type alertingRun struct {
+	*stack
+	Params configParams
+	Config string // the config file's path
+	Daemon *testenv.Daemon
+	Pub    *publisher
+	Start  time.Time
+}
 
-	start := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)
+func startAlerting(t *testing.T) *alertingRun {
+	t.Helper()
+	s := newStack(t)
+	r := &alertingRun{stack: s, Params: s.params(t), Config: filepath.Join(s.Dir, "hazwatch.yaml"),
+		Start: time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)}
+	writeConfig(t, r.Config, alertingConfig, r.Params)
+	r.Daemon = testenv.Hazwatch(t, hazwatchBin, r.Config, r.Params.HTTP)
+	r.Pub = newPublisher(t, s.Broker.URL)
+	return r
+}
+
+func TestAlerting_ScenarioEndToEnd(t *testing.T) {
+	r := startAlerting(t)
+	s, cfgPath, d, pub, start := r.stack, r.Config, r.Daemon, r.Pub, r.Start
 	for i, v := range gasLeak {
 		at := start.Add(time.Duration(i) * time.Second)
 		pub.PublishValue(t, gasTopic, at, v)
@@ -284,19 +302,14 @@ func TestAlerting_RestartKeepsFiringState(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStack(t)
-			p := s.params(t)
-			cfgPath := filepath.Join(s.Dir, "hazwatch.yaml")
-			writeConfig(t, cfgPath, alertingConfig, p)
-			d := testenv.Hazwatch(t, hazwatchBin, cfgPath, p.HTTP)
-			pub := newPublisher(t, s.Broker.URL)
-			start := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)
+			r := startAlerting(t)
+			s, d, pub, start := r.stack, r.Daemon, r.Pub, r.Start
 
 			publishGas(t, pub, start, 0, 4, 60)
 			d.WaitFor("gas-lel firing red", waitTimeout, func() bool {
 				return len(s.Hook.Matching(ofRule("gas-lel", "firing"))) == 1
 			})
-			tc.stop(t, d, filepath.Join(p.DataDir, "alert-state"), time.Now())
+			tc.stop(t, d, filepath.Join(r.Params.DataDir, "alert-state"), time.Now())
 			d.Start()
 
 			// Still above the threshold after the restart, then back to
@@ -334,13 +347,8 @@ func editConfig(t *testing.T, path, old, new string) {
 }
 
 func TestAlerting_ReloadKeepsState(t *testing.T) {
-	s := newStack(t)
-	p := s.params(t)
-	cfgPath := filepath.Join(s.Dir, "hazwatch.yaml")
-	writeConfig(t, cfgPath, alertingConfig, p)
-	d := testenv.Hazwatch(t, hazwatchBin, cfgPath, p.HTTP)
-	pub := newPublisher(t, s.Broker.URL)
-	start := time.Now().UTC().Add(-5 * time.Minute).Truncate(time.Second)
+	r := startAlerting(t)
+	s, p, cfgPath, d, pub, start := r.stack, r.Params, r.Config, r.Daemon, r.Pub, r.Start
 	reloads := func(result string) float64 {
 		v, _ := metricValue(t, p.HTTP, `hazwatch_config_reloads_total{result="`+result+`"}`)
 		return v
