@@ -8,17 +8,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-trap hz_stop_all EXIT
-trap 'exit 130' INT TERM
-
-scripts/deps.sh
-mkdir -p bin
-go build -o bin/hazwatch ./cmd/hazwatch
-go build -o bin/hazsim ./cmd/hazsim
-
-hz_init demo
-hz_start_mosquitto
-hz_start_influxd
+hz_setup demo
 
 hz_free_port webhook_port
 hz_free_port http_port

@@ -13,17 +13,7 @@ CONNS=${CONNS:-4}
 
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-trap hz_stop_all EXIT
-trap 'exit 130' INT TERM
-
-scripts/deps.sh
-mkdir -p bin
-go build -o bin/hazwatch ./cmd/hazwatch
-go build -o bin/hazsim ./cmd/hazsim
-
-hz_init loadbench
-hz_start_mosquitto
-hz_start_influxd
+hz_setup loadbench
 hz_free_port http_port
 
 config="$HZ_RUN/loadbench.yaml"

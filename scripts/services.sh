@@ -3,6 +3,8 @@
 # ignored, wiped at the next start, kept afterwards for the logs), and stops
 # every process it or the caller started with hz_bg.
 #
+#   hz_setup NAME         deps, bin/hazwatch and bin/hazsim, hz_init, both
+#                         services, and a trap that stops everything on exit
 #   hz_init NAME          set HZ_RUN=.run/NAME and start tracking processes
 #   hz_start_mosquitto    exports HAZWATCH_MQTT_URL
 #   hz_start_influxd      exports HAZWATCH_INFLUX_URL; creates database hazwatch
@@ -17,6 +19,17 @@ set -m
 
 HZ_PIDS=()
 HZ_PORTS=" "
+
+hz_setup() {
+	trap hz_stop_all EXIT
+	trap 'exit 130' INT TERM
+	"$(dirname "${BASH_SOURCE[0]}")/deps.sh"
+	hz_init "$1"
+	mkdir -p "$HZ_ROOT/bin"
+	(cd "$HZ_ROOT" && go build -o bin/hazwatch ./cmd/hazwatch && go build -o bin/hazsim ./cmd/hazsim)
+	hz_start_mosquitto
+	hz_start_influxd
+}
 
 hz_init() {
 	HZ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
