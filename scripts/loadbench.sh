@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # loadbench.sh (`make loadbench`) drives SENSORS sensors at RATE readings/s
-# for DURATION through real Mosquitto into hazwatch and InfluxDB at QoS QOS,
+# for DURATION through real Mosquitto into hazwatch and InfluxDB at QoS QOS
+# (over CONNS publisher connections with INFLIGHT unacknowledged each),
 # and reports readings stored per second, the daemon's CPU microseconds per
 # reading and its peak memory.
 set -euo pipefail
@@ -10,6 +11,7 @@ RATE=${RATE:-30000}
 DURATION=${DURATION:-60s}
 QOS=${QOS:-1}
 CONNS=${CONNS:-4}
+INFLIGHT=${INFLIGHT:-1000}
 
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -79,7 +81,7 @@ hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 now_ms() { date +%s%3N; }
 stored() { hz_influx_count 'SELECT count(value) FROM gas, tank, flood'; }
 
-cmd=(bin/hazsim load -broker "$HAZWATCH_MQTT_URL" -sensors "$SENSORS" -rate "$RATE" -duration "$DURATION" -qos "$QOS" -conns "$CONNS")
+cmd=(bin/hazsim load -broker "$HAZWATCH_MQTT_URL" -sensors "$SENSORS" -rate "$RATE" -duration "$DURATION" -qos "$QOS" -conns "$CONNS" -inflight "$INFLIGHT")
 echo "loadbench: ${cmd[*]}"
 cpu0=$(cpu_ticks "$daemon")
 broker0=$(cpu_ticks "$HZ_MOSQUITTO_PID")
@@ -117,7 +119,7 @@ clk=$(getconf CLK_TCK)
 awk -v pub="$published" -v got="$last" -v t0="$t0" -v tl="$t_load" -v te="$t_end" \
 	-v c0="$cpu0" -v c1="$cpu1" -v b0="$broker0" -v b1="$broker1" -v i0="$influx0" -v i1="$influx1" \
 	-v clk="$clk" -v hwm="$hwm" -v simcpu="$hazsim_cpu" -v cpus="$(nproc)" -v model="$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" \
-	-v cmd="SENSORS=$SENSORS RATE=$RATE DURATION=$DURATION QOS=$QOS make loadbench" 'BEGIN {
+	-v cmd="SENSORS=$SENSORS RATE=$RATE DURATION=$DURATION QOS=$QOS CONNS=$CONNS INFLIGHT=$INFLIGHT make loadbench" 'BEGIN {
 	secs = (te - t0) / 1000
 	cpu = (c1 - c0) / clk
 	printf "\nhazwatch load benchmark\n"
