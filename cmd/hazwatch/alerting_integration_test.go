@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,6 +185,19 @@ func TestAlerting_ScenarioEndToEnd(t *testing.T) {
 				!g.StartedAt.Equal(start.Add(6*time.Second)) || g.ETASeconds != nil {
 				t.Errorf("webhook %d = %+v, want the same id, catalogue names, unit and start for every transition", i, g)
 			}
+		}
+	})
+
+	t.Run("flood rate webhook in the rule's unit", func(t *testing.T) {
+		fired := s.Hook.Matching(ofRule("flood-rise", "firing"))
+		if len(fired) != 1 {
+			t.Fatalf("flood-rise firing webhooks = %+v, want one", fired)
+		}
+		// 0.02 m every second is 72 m/h, over yellow's 60/h, under orange's 120/h.
+		f := fired[0]
+		if f.Level != "yellow" || f.Type != "rate" || f.Unit != "m/h" || f.Threshold != 60 || math.Abs(f.Value-72) > 0.01 ||
+			f.SiteName != "人民路下穿隧道" || f.SensorName != "隧道积水水位" {
+			t.Errorf("flood-rise firing = %+v, want yellow rate 72 m/h over 60 at 人民路下穿隧道 隧道积水水位", f)
 		}
 	})
 
