@@ -324,6 +324,10 @@ func TestAlerting_RestartKeepsFiringState(t *testing.T) {
 			})
 			tc.stop(t, d, filepath.Join(r.Params.DataDir, "alert-state"), time.Now())
 			d.Start()
+			active := activeAlerts(t, r.Params.HTTP)
+			if len(active) != 1 || active[0].Rule != "gas-lel" || active[0].Level != "red" || !active[0].StartedAt.Equal(start.Add(2*time.Second)) {
+				t.Fatalf("active alerts after the restart = %+v, want gas-lel red since +2s", active)
+			}
 
 			// Still above the threshold after the restart, then back to
 			// normal long enough for clear_for.

@@ -247,20 +247,38 @@ func ofRule(rule, status string) func(hookAlert) bool {
 	return func(a hookAlert) bool { return a.Rule == rule && (status == "" || a.Status == status) }
 }
 
+// getDaemon returns the body of GET path on the daemon's HTTP listener,
+// failing the test unless it answers 200.
+func getDaemon(t *testing.T, httpAddr, path string) []byte {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + path)
+	if err != nil {
+		t.Fatalf("get %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("get %s: %s %v: %s", path, resp.Status, err, body)
+	}
+	return body
+}
+
+// activeAlerts returns the daemon's GET /api/v1/alerts, which has the shape
+// of a grouped webhook body.
+func activeAlerts(t *testing.T, httpAddr string) []hookAlert {
+	t.Helper()
+	alerts, err := decodeHookBody(getDaemon(t, httpAddr, "/api/v1/alerts"))
+	if err != nil {
+		t.Fatalf("/api/v1/alerts: %v", err)
+	}
+	return alerts
+}
+
 // metricValue fetches the daemon's /metrics and returns the value of the
 // sample written exactly as series (name{labels}), and whether it is there.
 func metricValue(t *testing.T, httpAddr, series string) (float64, bool) {
 	t.Helper()
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
-	if err != nil {
-		t.Fatalf("get /metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read /metrics: %v", err)
-	}
-	for _, line := range bytes.Split(body, []byte("\n")) {
+	for _, line := range bytes.Split(getDaemon(t, httpAddr, "/metrics"), []byte("\n")) {
 		var v float64
 		rest, ok := bytes.CutPrefix(line, []byte(series+" "))
 		if ok {
