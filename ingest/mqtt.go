@@ -218,11 +218,12 @@ func (b *bufferedConn) send() {
 func (b *bufferedConn) sendQueued() {
 	b.mu.Lock()
 	buf := b.out
+	if len(buf) == 0 {
+		b.mu.Unlock()
+		return // swapping now would leave out and spare one array
+	}
 	b.out = b.spare[:0]
 	b.mu.Unlock()
-	if len(buf) == 0 {
-		return
-	}
 	_, err := b.Conn.Write(buf)
 	b.mu.Lock()
 	b.spare = buf[:0]
