@@ -53,10 +53,12 @@ type Writer struct {
 	stopped chan error
 
 	// Owned by the goroutine.
-	held    []*batch // batches the spool had no room for, oldest first
-	backoff time.Duration
-	retry   *time.Timer
-	logs    *logLimiter
+	seen       *batch   // the batch being filled at the last quiet check
+	seenPoints int      // and how many points it held then
+	held       []*batch // batches the spool had no room for, oldest first
+	backoff    time.Duration
+	retry      *time.Timer
+	logs       *logLimiter
 }
 
 // batch is points in line protocol and the callbacks to run once they are
@@ -160,15 +162,27 @@ func (w *Writer) Close(ctx context.Context) error {
 	return errors.Join(err, w.spool.Close())
 }
 
+// quietFlush is how long the batch being filled may go without a new point
+// before it is written anyway. Under load points never pause that long, so
+// batches fill up. When they do pause, the broker is most likely waiting for
+// our acks because its in-flight window is full (Mosquitto allows 20
+// unacknowledged messages by default), and holding the batch until the flush
+// interval would throttle the whole feed to one window per interval.
+const quietFlush = 10 * time.Millisecond
+
 func (w *Writer) run() {
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
+	quiet := time.NewTicker(quietFlush)
+	defer quiet.Stop()
 	ctx := context.Background()
 	for {
 		select {
 		case <-w.kick:
 		case <-tick.C:
 			w.cutPartial()
+		case <-quiet.C:
+			w.cutIfQuiet()
 		case <-w.retry.C:
 			w.replay(ctx)
 		case stopCtx := <-w.stop:
@@ -195,6 +209,24 @@ func (w *Writer) cutPartial() {
 		w.cur = nil
 	}
 	w.mu.Unlock()
+}
+
+// cutIfQuiet queues the batch being filled if no point has joined it since
+// the last check.
+func (w *Writer) cutIfQuiet() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.cur
+	if b == nil {
+		w.seen = nil
+		return
+	}
+	if b == w.seen && b.points == w.seenPoints {
+		w.full = append(w.full, b)
+		w.cur, w.seen = nil, nil
+		return
+	}
+	w.seen, w.seenPoints = b, b.points
 }
 
 func (w *Writer) storeQueued(ctx context.Context) {

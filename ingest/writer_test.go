@@ -68,6 +68,11 @@ func eventually(t testing.TB, what string, cond func() bool) {
 
 func newTestWriter(t *testing.T, url string, batch int, spoolMax int64) (*Writer, *Metrics) {
 	t.Helper()
+	return newTestWriterEvery(t, url, batch, spoolMax, 20*time.Millisecond)
+}
+
+func newTestWriterEvery(t *testing.T, url string, batch int, spoolMax int64, flush time.Duration) (*Writer, *Metrics) {
+	t.Helper()
 	spool, err := OpenSpool(t.TempDir(), spoolMax)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +80,7 @@ func newTestWriter(t *testing.T, url string, batch int, spoolMax int64) (*Writer
 	m := NewMetrics(prometheus.NewRegistry())
 	w, err := NewWriter(configs.InfluxDB{
 		URL: url, Bucket: "db/autogen", BatchSize: batch,
-		FlushInterval: configs.Duration(20 * time.Millisecond),
+		FlushInterval: configs.Duration(flush),
 		Timeout:       configs.Duration(2 * time.Second),
 	}, spool, m, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -195,6 +200,25 @@ func TestWriter_FlushesPartialBatchOnIntervalAndClose(t *testing.T) {
 	}
 	if got := f.stored(); len(got) != 3 {
 		t.Fatalf("stored %q, want 3 points", got)
+	}
+}
+
+// A broker that waits for acks (its in-flight window full) sends nothing
+// more, so a batch that stops growing is written without waiting for the
+// flush interval.
+func TestWriter_WritesABatchThatStopsGrowingBeforeTheInterval(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	w, _ := newTestWriterEvery(t, srv.URL, 1000, 0, time.Hour)
+	t.Cleanup(func() { _ = w.Close(context.Background()) })
+	done := make(chan struct{})
+	w.Write([]byte(line(1)+"\n"), func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second): // a deadline, not synchronisation
+		t.Fatal("a quiet partial batch waited for the one-hour flush interval")
+	}
+	if got := f.stored(); len(got) != 1 {
+		t.Fatalf("stored %q, want 1 point", got)
 	}
 }
 
