@@ -4,37 +4,19 @@ import (
 	"cmp"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"hazwatch/alerting"
 	"hazwatch/alerting/notify"
 	"hazwatch/configs"
 )
 
-// alertJSON is an active alert: the webhook body's fields (SPEC §6, typed as
-// the webhook channel types them) and its acknowledgement and silence.
+// alertJSON is an active alert: the webhook body's fields (SPEC §6) and its
+// acknowledgement and silence.
 type alertJSON struct {
-	ID         string    `json:"id"`
-	Status     string    `json:"status"`
-	Level      string    `json:"level"`
-	Rule       string    `json:"rule"`
-	Type       string    `json:"type"`
-	Site       string    `json:"site"`
-	SiteName   string    `json:"site_name"`
-	Kind       string    `json:"kind"`
-	Sensor     string    `json:"sensor"`
-	SensorName string    `json:"sensor_name"`
-	Value      float64   `json:"value"`
-	Threshold  float64   `json:"threshold"`
-	Unit       string    `json:"unit"`
-	StartedAt  time.Time `json:"started_at"`
-	At         time.Time `json:"at"`
-	ETASeconds *int64    `json:"eta_seconds"`
-	Message    string    `json:"message"`
+	alerting.Body
 
 	Acked      bool   `json:"acked"`
 	AckedBy    string `json:"acked_by,omitempty"`
@@ -48,17 +30,7 @@ type alertsBody struct {
 }
 
 func (a *api) toJSON(ev alerting.Event) alertJSON {
-	out := alertJSON{
-		ID: ev.ID, Status: ev.Status, Level: ev.Level.String(), Rule: ev.Rule, Type: ev.Type,
-		Site: ev.Site, SiteName: ev.SiteName, Kind: ev.Kind, Sensor: ev.Sensor, SensorName: ev.SensorName,
-		Value: ev.Value, Threshold: ev.Threshold, Unit: ev.Unit,
-		StartedAt: ev.StartedAt.UTC(), At: ev.At.UTC(),
-		Message: ev.Message,
-	}
-	if ev.HasETA {
-		s := int64(math.Round(ev.ETA.Seconds()))
-		out.ETASeconds = &s
-	}
+	out := alertJSON{Body: ev.Body()}
 	if a.Dispatcher != nil {
 		if ack, ok := a.Dispatcher.AckOf(ev.ID); ok {
 			out.Acked, out.AckedBy, out.AckComment = true, ack.Operator, ack.Comment

@@ -8,10 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
-	"time"
 
 	"hazwatch/alerting"
 	"hazwatch/alerting/notify"
@@ -39,54 +37,18 @@ func newWebhook(cfg configs.Channel, p *poster) (*webhook, error) {
 	return &webhook{named: named(cfg.Name), url: cfg.URL, secret: []byte(cfg.Secret), p: p}, nil
 }
 
-// webhookAlert is one alert in the webhook body, exactly SPEC §6's fields.
-type webhookAlert struct {
-	ID         string    `json:"id"`
-	Status     string    `json:"status"`
-	Level      string    `json:"level"`
-	Rule       string    `json:"rule"`
-	Type       string    `json:"type"`
-	Site       string    `json:"site"`
-	SiteName   string    `json:"site_name"`
-	Kind       string    `json:"kind"`
-	Sensor     string    `json:"sensor"`
-	SensorName string    `json:"sensor_name"`
-	Value      float64   `json:"value"`
-	Threshold  float64   `json:"threshold"`
-	Unit       string    `json:"unit"`
-	StartedAt  time.Time `json:"started_at"`
-	At         time.Time `json:"at"`
-	// ETASeconds is null unless a predict rule gave a time left.
-	ETASeconds *int64 `json:"eta_seconds"`
-	Message    string `json:"message"`
-}
-
-func newWebhookAlert(e *alerting.Event) webhookAlert {
-	a := webhookAlert{
-		ID: e.ID, Status: e.Status, Level: e.Level.String(), Rule: e.Rule, Type: e.Type,
-		Site: e.Site, SiteName: e.SiteName, Kind: e.Kind, Sensor: e.Sensor, SensorName: e.SensorName,
-		Value: e.Value, Threshold: e.Threshold, Unit: e.Unit,
-		StartedAt: e.StartedAt.UTC(), At: e.At.UTC(), Message: e.Message,
-	}
-	if e.HasETA {
-		s := int64(math.Round(e.ETA.Seconds()))
-		a.ETASeconds = &s
-	}
-	return a
-}
-
 // webhookBody returns the JSON body for m: the alert's object when m holds
 // one alert, {"alerts": [...]} when it holds a group.
 func webhookBody(m *notify.Message) ([]byte, error) {
-	alerts := make([]webhookAlert, len(m.Alerts))
+	alerts := make([]alerting.Body, len(m.Alerts))
 	for i := range m.Alerts {
-		alerts[i] = newWebhookAlert(&m.Alerts[i])
+		alerts[i] = m.Alerts[i].Body()
 	}
 	if len(alerts) == 1 {
 		return json.Marshal(alerts[0])
 	}
 	return json.Marshal(struct {
-		Alerts []webhookAlert `json:"alerts"`
+		Alerts []alerting.Body `json:"alerts"`
 	}{alerts})
 }
 
