@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -12,9 +11,7 @@ import (
 // FILE:LINE: field: problem and returns 1, or prints "FILE: ok" and what the
 // config holds to stdout and returns 0; 2 is a usage error.
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "hazwatch.yaml", "config file to validate")
+	fs, path := commandFlags("check", stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

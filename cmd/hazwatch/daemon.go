@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,9 +37,7 @@ const (
 )
 
 func runDaemon(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "hazwatch.yaml", "config file")
+	fs, path := commandFlags("run", stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +16,7 @@ import (
 // or pushes them to grafana.url with -push. It returns 0 on success, 1 on a
 // failure and 2 on a usage error.
 func runDashboards(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("dashboards", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "hazwatch.yaml", "config file")
+	fs, path := commandFlags("dashboards", stderr)
 	out := fs.String("out", "", "write provisioning files under `DIR` (default grafana.provisioning_dir)")
 	push := fs.Bool("push", false, "push to grafana.url with grafana.token instead of writing files")
 	if err := fs.Parse(args); err != nil {

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -70,4 +71,12 @@ func versionString() string {
 		}
 	}
 	return v
+}
+
+// commandFlags returns a subcommand's flag set, reporting to stderr, and the
+// -config flag that every subcommand takes.
+func commandFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, fs.String("config", "hazwatch.yaml", "config `FILE`")
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,9 +20,7 @@ import (
 // runReplay runs the config's rules over history, from InfluxDB or a file, with
 // the same engine as the daemon, and prints the transitions they raise.
 func runReplay(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "hazwatch.yaml", "config file (rules, kinds, catalogue, influxdb)")
+	fs, path := commandFlags("replay", stderr)
 	from := fs.String("from", "", "start of the history in InfluxDB (RFC 3339, or a duration ago such as 24h)")
 	to := fs.String("to", "", "end of the history in InfluxDB (RFC 3339 or a duration ago; default now)")
 	file := fs.String("file", "", "read history from FILE instead: InfluxDB line protocol, or JSON lines {\"topic\": …, \"payload\": …} of recorded MQTT messages")
