@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -209,4 +211,180 @@ func TestOutbox_RestartDeliversEachNotificationOnce(t *testing.T) {
 	if bad := hook.hook.Refused(); len(bad) > 0 {
 		t.Errorf("requests with a bad signature or body: %v", bad)
 	}
+}
+
+// TestNotify_RepeatUntilAckAndEscalate: a firing alert repeats every 2s; an
+// ack without the bearer token is refused and the repeats go on; an ack
+// with it stops them and the escalation, while the alert nobody acks keeps
+// repeating and escalates to the second channel after 5s.
+func TestNotify_RepeatUntilAckAndEscalate(t *testing.T) {
+	s := newStack(t)
+	center, leader := newGatedHook(t, hookAccept), newGatedHook(t, hookAccept)
+	p := s.params(t)
+	p.WebhookURL = center.URL
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "repeat.yaml", p), p.HTTP, "ESCALATE_URL="+leader.URL)
+	pub := newPublisher(t, s.Broker.URL)
+	for _, sensor := range []string{"GT-ACK", "GT-NOACK"} {
+		pub.PublishValue(t, detectorTopic("hx-chem-01", sensor), time.Now(), 60)
+	}
+	id := alertID(t, d, "gas-lel", "GT-ACK")
+	d.WaitFor("GT-ACK notified", waitTimeout, func() bool { return center.count(ofSensor("GT-ACK", "firing")) >= 1 })
+
+	ack := `{"operator":"值班员张三","comment":"现场已确认"}`
+	if code := postAPI(t, http.MethodPost, d.HTTP, "/api/v1/alerts/"+id+"/ack", "", ack); code != http.StatusUnauthorized {
+		t.Fatalf("ack without the token answered %d, want 401", code)
+	}
+	d.WaitFor("GT-ACK repeats after the refused ack", waitTimeout, func() bool { return center.count(ofSensor("GT-ACK", "firing")) >= 2 })
+	if code := postAPI(t, http.MethodPost, d.HTTP, "/api/v1/alerts/"+id+"/ack", apiToken, ack); code != http.StatusOK {
+		t.Fatalf("ack with the token answered %d, want 200", code)
+	}
+	acked := center.count(ofSensor("GT-ACK", "firing"))
+	noAck := center.count(ofSensor("GT-NOACK", "firing"))
+
+	d.WaitFor("GT-NOACK escalated", waitTimeout, func() bool { return leader.count(ofSensor("GT-NOACK", "firing")) == 1 })
+	d.WaitFor("GT-NOACK repeats twice more", waitTimeout, func() bool { return center.count(ofSensor("GT-NOACK", "firing")) >= noAck+2 })
+	if n := center.count(ofSensor("GT-ACK", "firing")); n != acked {
+		t.Errorf("GT-ACK notifications after the ack: %d, want still %d", n, acked)
+	}
+	if n := leader.count(ofSensor("GT-ACK", "")); n != 0 {
+		t.Errorf("GT-ACK escalated %d times although acked in time", n)
+	}
+}
+
+// TestNotify_GroupWaitSendsStormAsOneMessage: 20 flood gauges of one site
+// crossing together arrive as one webhook request of 20 alerts.
+func TestNotify_GroupWaitSendsStormAsOneMessage(t *testing.T) {
+	s := newStack(t)
+	center := newGatedHook(t, hookAccept)
+	p := s.params(t)
+	p.WebhookURL = center.URL
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "group.yaml", p), p.HTTP)
+	pub := newPublisher(t, s.Broker.URL)
+	now := time.Now()
+	for i := 1; i <= 20; i++ {
+		pub.PublishValue(t, fmt.Sprintf("sensors/underpass-07/water_level/WL-%02d", i), now, 0.6)
+	}
+	d.WaitFor("the storm delivered", waitTimeout, func() bool { return center.count(ofRule("flood-level", "firing")) == 20 })
+	// An ungrouped alert published afterwards arrives after anything the
+	// storm could still have sent.
+	pub.PublishValue(t, detectorTopic("hx-chem-01", "GT-03"), time.Now(), 60)
+	d.WaitFor("the later alert delivered", waitTimeout, func() bool { return center.count(ofSensor("GT-03", "firing")) == 1 })
+	if got := center.Bodies(); !slices.Equal(got, []int{20, 1}) {
+		t.Fatalf("alerts per request = %v, want [20 1]: the storm as one message, then the later alert", got)
+	}
+}
+
+// apiAlert is the part of GET /api/v1/alerts beyond the webhook fields.
+type apiAlert struct {
+	Sensor   string `json:"sensor"`
+	Silenced bool   `json:"silenced"`
+}
+
+// TestNotify_SilenceSuppressesSendsNotVisibility: alerts under a silence
+// from the config and one from the API are listed with silenced=true and
+// never sent, while an alert outside them is sent and repeated.
+func TestNotify_SilenceSuppressesSendsNotVisibility(t *testing.T) {
+	s := newStack(t)
+	center := newGatedHook(t, hookAccept)
+	p := s.params(t)
+	p.WebhookURL = center.URL
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "silence.yaml", p), p.HTTP)
+
+	silence := fmt.Sprintf(`{"match":{"sensor":"GT-API"},"to":%q,"comment":"更换探头","created_by":"test"}`,
+		time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if code := postAPI(t, http.MethodPost, d.HTTP, "/api/v1/silences", "", silence); code != http.StatusUnauthorized {
+		t.Fatalf("silence without the token answered %d, want 401", code)
+	}
+	if code := postAPI(t, http.MethodPost, d.HTTP, "/api/v1/silences", apiToken, silence); code != http.StatusCreated {
+		t.Fatalf("silence with the token answered %d, want 201", code)
+	}
+	pub := newPublisher(t, s.Broker.URL)
+	pub.PublishValue(t, detectorTopic("quiet-site", "GT-CFG"), time.Now(), 60)
+	pub.PublishValue(t, detectorTopic("hx-chem-01", "GT-API"), time.Now(), 60)
+	d.WaitFor("both silenced alerts listed as silenced", waitTimeout, func() bool {
+		var body struct{ Alerts []apiAlert }
+		if err := json.Unmarshal(getDaemon(t, d.HTTP, "/api/v1/alerts"), &body); err != nil {
+			t.Fatalf("/api/v1/alerts: %v", err)
+		}
+		silenced := 0
+		for _, a := range body.Alerts {
+			if a.Silenced && (a.Sensor == "GT-CFG" || a.Sensor == "GT-API") {
+				silenced++
+			}
+		}
+		return silenced == 2
+	})
+	// The control alert's repeat comes after the silenced alerts' first
+	// sends and repeats would have.
+	pub.PublishValue(t, detectorTopic("hx-chem-01", "GT-LOUD"), time.Now(), 60)
+	d.WaitFor("the unsilenced alert sent and repeated", waitTimeout, func() bool { return center.count(ofSensor("GT-LOUD", "firing")) >= 2 })
+	for _, sensor := range []string{"GT-CFG", "GT-API"} {
+		if n := center.count(ofSensor(sensor, "")); n != 0 {
+			t.Errorf("silenced %s sent %d times", sensor, n)
+		}
+	}
+}
+
+// TestNotify_StaleSensorInhibitsItsOtherAlerts: when a detector with a
+// firing gas alert stops reporting, its stale alert holds back the gas
+// alert's repeats, while a live detector's keep coming; its next reading
+// ends the stale alert and the repeats resume.
+func TestNotify_StaleSensorInhibitsItsOtherAlerts(t *testing.T) {
+	s := newStack(t)
+	center := newGatedHook(t, hookAccept)
+	p := s.params(t)
+	p.WebhookURL = center.URL
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "inhibit.yaml", p), p.HTTP)
+	pub := newPublisher(t, s.Broker.URL)
+	dead, live := detectorTopic("stale-site", "GT-DEAD"), detectorTopic("stale-site", "GT-LIVE")
+	pub.PublishValue(t, dead, time.Now(), 60)
+	pub.PublishValue(t, live, time.Now(), 60)
+
+	// GT-LIVE keeps reporting, faster than its 2s stale rule.
+	stop := make(chan struct{})
+	feeding := make(chan struct{})
+	go func() {
+		defer close(feeding)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				pub.client.Publish(live, 1, false, fmt.Sprintf(`{"ts": %d, "v": 60}`, now.UnixMilli())).Wait()
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-feeding })
+
+	d.WaitFor("GT-DEAD notified", waitTimeout, func() bool { return center.count(ofSensor("GT-DEAD", "firing")) >= 1 })
+	alertID(t, d, "offline", "GT-DEAD")
+	if ids := activeRules(t, d.HTTP, "GT-LIVE"); slices.Contains(ids, "offline") {
+		t.Fatalf("GT-LIVE went stale although fed: %v", ids)
+	}
+	// A repeat of GT-DEAD sent just before it went stale lands before
+	// GT-LIVE's next one: the channel sends in order.
+	liveNow := center.count(ofSensor("GT-LIVE", "firing"))
+	d.WaitFor("GT-LIVE repeats", waitTimeout, func() bool { return center.count(ofSensor("GT-LIVE", "firing")) >= liveNow+1 })
+	deadHeld := center.count(ofSensor("GT-DEAD", "firing"))
+	d.WaitFor("GT-LIVE repeats twice more", waitTimeout, func() bool { return center.count(ofSensor("GT-LIVE", "firing")) >= liveNow+3 })
+	if n := center.count(ofSensor("GT-DEAD", "firing")); n != deadHeld {
+		t.Fatalf("GT-DEAD's gas alert sent %d times while its detector was stale, want still %d", n, deadHeld)
+	}
+
+	pub.PublishValue(t, dead, time.Now(), 60)
+	d.WaitFor("GT-DEAD repeats again once it reports", waitTimeout, func() bool { return center.count(ofSensor("GT-DEAD", "firing")) > deadHeld })
+}
+
+// activeRules returns the rules of sensor's active alerts.
+func activeRules(t *testing.T, httpAddr, sensor string) []string {
+	t.Helper()
+	var rules []string
+	for _, a := range activeAlerts(t, httpAddr) {
+		if a.Sensor == sensor {
+			rules = append(rules, a.Rule)
+		}
+	}
+	return rules
 }
