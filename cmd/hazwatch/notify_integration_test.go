@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -387,4 +388,93 @@ func activeRules(t *testing.T, httpAddr, sensor string) []string {
 		}
 	}
 	return rules
+}
+
+// fakeAliyun stands in for Aliyun's SendSms endpoint: it records the form
+// of each request and answers Code OK.
+type fakeAliyun struct {
+	URL string
+
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+func newFakeAliyun(t *testing.T) *fakeAliyun {
+	t.Helper()
+	f := &fakeAliyun{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.forms = append(f.forms, r.PostForm)
+		f.mu.Unlock()
+		fmt.Fprint(w, `{"Code":"OK","Message":"OK","RequestId":"test"}`)
+	}))
+	t.Cleanup(srv.Close)
+	f.URL = srv.URL
+	return f
+}
+
+// Forms returns the forms received so far.
+func (f *fakeAliyun) Forms() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.forms)
+}
+
+// TestNotify_RateLimitsAndHangingChannel: six orange alerts at once reach a
+// prompt channel at once although another channel hangs; the channel with
+// rate_limit 3/m gets three now and the fourth about 20s later; the SMS
+// route's recipient_rate_limit 2/m texts the phone twice and drops the rest.
+func TestNotify_RateLimitsAndHangingChannel(t *testing.T) {
+	s := newStack(t)
+	center, robot, stuck := newGatedHook(t, hookAccept), newGatedHook(t, hookAccept), newGatedHook(t, hookHang)
+	sms := newFakeAliyun(t)
+	p := s.params(t)
+	p.WebhookURL = center.URL
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "limits.yaml", p), p.HTTP,
+		"ROBOT_URL="+robot.URL, "STUCK_URL="+stuck.URL, "SMS_URL="+sms.URL)
+	pub := newPublisher(t, s.Broker.URL)
+
+	start := time.Now()
+	for i := 1; i <= 6; i++ {
+		pub.PublishValue(t, detectorTopic("hx-chem-01", fmt.Sprintf("GT-%02d", i)), time.Now(), 30)
+	}
+	firing := func(a hookAlert) bool { return a.Status == "firing" }
+	d.WaitFor("all six on the prompt channel", 5*time.Second, func() bool { return center.count(firing) == 6 })
+	t.Logf("six alerts on the prompt channel %s after the first publish; the stuck channel has %d requests hanging",
+		time.Since(start).Round(time.Millisecond), stuck.requests.Load())
+	if stuck.requests.Load() == 0 {
+		t.Fatal("the stuck channel got no request, so it cannot have been hanging")
+	}
+	d.WaitFor("three on the rate-limited channel", waitTimeout, func() bool { return robot.count(firing) == 3 })
+	if testenv.Eventually(2*time.Second, func() bool { return robot.count(firing) > 3 }) {
+		t.Fatalf("rate-limited channel got %d alerts within 2s, want 3 (3/m)", robot.count(firing))
+	}
+	// 3/m refills one message every 20s.
+	d.WaitFor("the fourth on the rate-limited channel later", 30*time.Second, func() bool { return robot.count(firing) == 4 })
+	if waited := time.Since(start); waited < 15*time.Second {
+		t.Errorf("fourth rate-limited message after %s, want about 20s", waited)
+	}
+
+	d.WaitFor("SMS beyond the recipient's limit dropped", waitTimeout, func() bool {
+		v, _ := metricValue(t, d.HTTP, `hazwatch_notifications_total{channel="sms",result="dropped"}`)
+		return v == 4
+	})
+	forms := sms.Forms()
+	if len(forms) != 2 {
+		t.Fatalf("SMS requests = %d, want 2 (recipient_rate_limit 2/m)", len(forms))
+	}
+	for _, f := range forms {
+		for _, key := range []string{"Signature", "SignatureNonce", "Timestamp"} {
+			if f.Get(key) == "" {
+				t.Errorf("SMS request without %s: %v", key, f)
+			}
+		}
+		if f.Get("AccessKeyId") != "test-ak" || f.Get("PhoneNumbers") != "13800000009" || f.Get("TemplateCode") != "SMS_000001" {
+			t.Errorf("SMS request = %v, want AccessKeyId test-ak, PhoneNumbers 13800000009, TemplateCode SMS_000001", f)
+		}
+	}
 }
