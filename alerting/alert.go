@@ -8,18 +8,54 @@ import (
 	"hazwatch/configs"
 )
 
-// alert is the state of one rule on one series.
+// alert is the state of one rule on one series. Most alerts are idle (not
+// firing, nothing pending) most of the time, so what only a pending or
+// firing alert needs is kept behind st, nil while idle: at 100k series with
+// three rules each, that is the difference between fitting in 1 KiB of state
+// per series or not.
 type alert struct {
-	rule  *rule
+	rule *rule
+	fit  *fit // rate and predict rules; shared by the series' rules of one window
+	st   *alertState
+}
+
+// alertState is the state of an alert that is pending or firing.
+type alertState struct {
 	level configs.Level // in effect; LevelNone when not firing
 	// below and threshold describe the level in effect, for its resolve.
 	below     bool
 	threshold float64
 	startedAt int64
 	m         machine
-	fit       *fit // rate and predict rules; shared with series.fits
 	// last is the latest transition while firing, for Active and restarts.
 	last *Event
+}
+
+// level returns the level in effect, LevelNone for an idle alert.
+func (a *alert) level() configs.Level {
+	if a.st == nil {
+		return configs.LevelNone
+	}
+	return a.st.level
+}
+
+// active returns the alert's state, allocating it for an idle alert.
+func (a *alert) active() *alertState {
+	if a.st == nil {
+		a.st = &alertState{}
+	}
+	return a.st
+}
+
+// settle drops the state of an alert that has become idle: not firing and
+// no rise pending. The machine's other timers (since when the target has
+// been at or below each level) are only read to lower a level in effect, and
+// any rise renews them first, so a fresh machine later judges every reading
+// as the dropped one would have.
+func (a *alert) settle() {
+	if a.st != nil && a.st.level == configs.LevelNone && a.st.m.UpHeld == 0 {
+		a.st = nil
+	}
 }
 
 // detail is what a rule found on a reading, beyond the target level.
@@ -33,12 +69,12 @@ type detail struct {
 
 // evaluate runs one rule on the series' newest reading at t.
 func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
-	r, v := a.rule, s.id.Value
+	r, v, level := a.rule, s.id.Value, a.level()
 	var target configs.Level
 	var d detail
 	switch r.typ {
 	case configs.TypeThreshold:
-		target, d.threshold, d.below = r.thresholdTarget(v, a.level)
+		target, d.threshold, d.below = r.thresholdTarget(v, level)
 	case configs.TypeRate, configs.TypePredict:
 		slope, last, ok := a.fit.line(r.minSamples)
 		if !ok {
@@ -57,11 +93,11 @@ func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
 		switch {
 		case secs > 0 && secs*1e9 <= float64(r.horizon):
 			target, d.eta, d.hasETA = r.level, time.Duration(secs*1e9), true
-		case secs <= 0 && a.level != configs.LevelNone && a.below == d.below:
-			target, d.hasETA = a.level, true
+		case secs <= 0 && level != configs.LevelNone && a.st.below == d.below:
+			target, d.hasETA = level, true
 		}
 	case configs.TypeStale:
-		if a.level != configs.LevelNone {
+		if level != configs.LevelNone {
 			return e.transition(s, a, configs.LevelNone, d, s.id.Time, out)
 		}
 		return out
@@ -75,8 +111,14 @@ func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
 			target, d.threshold = r.level, v
 		}
 	}
-	to := a.m.step(r, a.level, target, t)
-	if to == a.level {
+	if a.st == nil && target == configs.LevelNone {
+		// An idle alert stays idle: nothing to step.
+		return out
+	}
+	st := a.active()
+	to := st.m.step(r, level, target, t)
+	if to == level {
+		a.settle()
 		return out
 	}
 	if to != target && r.typ == configs.TypeThreshold {
@@ -97,7 +139,8 @@ func (r *rule) levelThreshold(l configs.Level, v float64) (float64, bool) {
 // transition moves the alert to level to (LevelNone resolves it) and appends
 // the event that says so.
 func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at time.Time, out []Event) []Event {
-	from := a.level
+	st := a.active()
+	from := st.level
 	ev := Event{
 		ID:          eventID(a.rule.name, s.key),
 		Rule:        a.rule.name,
@@ -122,24 +165,25 @@ func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at 
 	kind, _ := s.rules.kinds(s.id.Kind)
 	ev.Unit = kind.Unit
 	if from == configs.LevelNone {
-		a.startedAt = at.UnixNano()
+		st.startedAt = at.UnixNano()
 	}
-	ev.StartedAt = time.Unix(0, a.startedAt).In(at.Location())
+	ev.StartedAt = time.Unix(0, st.startedAt).In(at.Location())
 	below := d.below
 	if to == configs.LevelNone {
-		ev.Status, ev.Level, ev.Threshold, below = StatusResolved, from, a.threshold, a.below
-		a.last = nil
+		ev.Status, ev.Level, ev.Threshold, below = StatusResolved, from, st.threshold, st.below
+		st.last = nil
 	} else {
-		a.threshold, a.below = d.threshold, d.below
+		st.threshold, st.below = d.threshold, d.below
 	}
-	a.level = to
+	st.level = to
 	ev.Message = message(&ev, &kind, a.rule, below)
 	if ev.Type == configs.TypeRate {
 		displayRate(&ev, a.rule)
 	}
 	if to != configs.LevelNone {
-		a.last = &ev
+		st.last = &ev
 	}
+	a.settle()
 	e.metrics.record(&ev)
 	return append(out, ev)
 }

@@ -166,7 +166,7 @@ func (e *Engine) tickShard(sh *shard, now time.Time, out []Event) []Event {
 	for _, s := range sh.series {
 		for j := range s.state {
 			a := &s.state[j]
-			if a.rule.typ != configs.TypeStale || a.level != configs.LevelNone {
+			if a.rule.typ != configs.TypeStale || a.level() != configs.LevelNone {
 				continue
 			}
 			if deadline := s.lastAt + a.rule.after; t < deadline {
@@ -189,8 +189,8 @@ func (e *Engine) Active() []Event {
 		sh.mu.Lock()
 		for _, s := range sh.series {
 			for j := range s.state {
-				if last := s.state[j].last; last != nil && s.state[j].level != configs.LevelNone {
-					out = append(out, *last)
+				if st := s.state[j].st; st != nil && st.last != nil && st.level != configs.LevelNone {
+					out = append(out, *st.last)
 				}
 			}
 		}

@@ -65,20 +65,21 @@ func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out 
 			kept[j] = true
 			*a = *o
 			a.rule = r
-			if o.rule.fingerprint != r.fingerprint {
-				a.m.reset()
-				if r.typ == configs.TypeThreshold && (r.hasAbove|r.hasBelow)&(1<<a.level) != 0 {
+			if st := a.st; st != nil && o.rule.fingerprint != r.fingerprint {
+				st.m.reset()
+				if r.typ == configs.TypeThreshold && (r.hasAbove|r.hasBelow)&(1<<st.level) != 0 {
 					// The level holds until the next reading says otherwise;
 					// its resolve reports the new threshold.
-					a.threshold, a.below = r.levelThreshold(a.level, s.id.Value)
+					st.threshold, st.below = r.levelThreshold(st.level, s.id.Value)
 				}
+				a.settle()
 			}
 			break
 		}
 	}
 	s.shareFits()
 	for j := range old {
-		if !kept[j] && old[j].level != configs.LevelNone {
+		if !kept[j] && old[j].level() != configs.LevelNone {
 			out = e.transition(s, &old[j], configs.LevelNone, detail{}, at, out)
 		}
 	}

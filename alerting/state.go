@@ -68,13 +68,14 @@ func (s *series) save() savedSeries {
 	out := savedSeries{ID: s.id, LastAt: s.lastAt, ChangedAt: s.changedAt, Alerts: make([]savedAlert, len(s.state))}
 	for i := range s.state {
 		a := &s.state[i]
-		out.Alerts[i] = savedAlert{
-			Rule: a.rule.name, Type: a.rule.typ, Fingerprint: a.rule.fingerprint,
-			Level: a.level, Below: a.below, Threshold: a.threshold, StartedAt: a.startedAt,
-			Machine: a.m, Last: a.last,
+		sa := &out.Alerts[i]
+		sa.Rule, sa.Type, sa.Fingerprint = a.rule.name, a.rule.typ, a.rule.fingerprint
+		if st := a.st; st != nil {
+			sa.Level, sa.Below, sa.Threshold, sa.StartedAt = st.level, st.below, st.threshold, st.startedAt
+			sa.Machine, sa.Last = st.m, st.last
 		}
 		if a.fit != nil {
-			out.Alerts[i].FitTimes, out.Alerts[i].FitValues = a.fit.samples()
+			sa.FitTimes, sa.FitValues = a.fit.samples()
 		}
 	}
 	return out
@@ -109,7 +110,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 		sh.mu.Lock()
 		resolved = e.migrate(s, rs, old, s.id.Time, resolved)
 		for j := range s.state {
-			if l := s.state[j].level; l != configs.LevelNone {
+			if l := s.state[j].level(); l != configs.LevelNone {
 				e.metrics.restored(l)
 			}
 		}
@@ -125,9 +126,11 @@ func (e *Engine) LoadState(r io.Reader) error {
 // only; migrate puts it under the current rule of that name.
 func (sa *savedAlert) restore() alert {
 	a := alert{
-		rule:  &rule{name: sa.Rule, typ: sa.Type, fingerprint: sa.Fingerprint},
-		level: sa.Level, below: sa.Below, threshold: sa.Threshold, startedAt: sa.StartedAt,
-		m: sa.Machine, last: sa.Last,
+		rule: &rule{name: sa.Rule, typ: sa.Type, fingerprint: sa.Fingerprint},
+		st: &alertState{
+			level: sa.Level, below: sa.Below, threshold: sa.Threshold, startedAt: sa.StartedAt,
+			m: sa.Machine, last: sa.Last,
+		},
 	}
 	// A fit needs its samples in time order; a window that is not is dropped
 	// and refills from the next readings.
@@ -138,9 +141,10 @@ func (sa *savedAlert) restore() alert {
 			a.fit.add(t, sa.FitValues[k], window)
 		}
 	}
-	if a.level == configs.LevelNone {
-		a.last = nil
+	if a.st.level == configs.LevelNone {
+		a.st.last = nil
 	}
+	a.settle()
 	return a
 }
 
