@@ -59,9 +59,6 @@ type series struct {
 	id    reading.Reading
 	rules *ruleSet
 	state []alert
-	// fits are the least-squares fits of the series, one per window, shared
-	// by its rate and predict rules of that window.
-	fits []windowFit
 	// lastAt is the time of the latest in-order reading (Unix ns); readings
 	// at or before it are out of order.
 	lastAt int64
@@ -118,11 +115,13 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	}
 	s.lastAt = t
 	s.id.Value, s.id.Time = r.Value, r.Time
-	for _, w := range s.fits {
-		w.fit.add(t, r.Value, w.window)
-	}
 	for i := range s.state {
 		a := &s.state[i]
+		// A fit shared by the rules of its window takes the reading from
+		// the first of them, before any of them reads the line.
+		if a.fit != nil && a.fit.newest < t {
+			a.fit.add(t, r.Value, a.rule.window)
+		}
 		out = e.evaluate(s, a, t, out)
 		if a.rule.typ == configs.TypeStale {
 			sh.staleAt(t + a.rule.after)

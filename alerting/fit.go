@@ -14,32 +14,35 @@ package alerting
 // buffer, once per ring's worth of readings, which keeps the cost O(1)
 // amortized and stops rounding errors from piling up.
 type fit struct {
-	dts  []float32 // seconds after refT, a ring of len(dts) slots
-	dvs  []float32 // value minus refV
-	head int       // index of the oldest sample
-	n    int
+	ring []sample // a ring of len(ring) slots
+	head int32    // index of the oldest sample
+	n    int32
+	// sinceRebase counts the samples added since the last rebase.
+	sinceRebase int32
 
 	refT             int64 // Unix ns
 	refV             float64
 	sx, sy, sxx, sxy float64
-	sinceRebase      int
+	// newest is the time of the newest sample (Unix ns), so that rules
+	// sharing the fit add each reading once.
+	newest int64
+}
+
+// sample is one reading relative to the fit's reference.
+type sample struct {
+	dt float32 // seconds after refT
+	dv float32 // value minus refV
 }
 
 const minFitCapacity = 8
-
-// windowFit is a fit over one window length.
-type windowFit struct {
-	window int64
-	fit    *fit
-}
 
 // add puts a sample at time t (later than every sample before it) and drops
 // the samples older than window before t.
 func (f *fit) add(t int64, v float64, window int64) {
 	cutoff := f.x(t - window)
-	for f.n > 0 && float64(f.dts[f.head]) < cutoff {
-		f.accumulate(-1, float64(f.dts[f.head]), float64(f.dvs[f.head]))
-		f.head = (f.head + 1) % len(f.dts)
+	for f.n > 0 && float64(f.ring[f.head].dt) < cutoff {
+		f.accumulate(-1, float64(f.ring[f.head].dt), float64(f.ring[f.head].dv))
+		f.head = (f.head + 1) % int32(len(f.ring))
 		f.n--
 	}
 	if f.n == 0 {
@@ -48,14 +51,15 @@ func (f *fit) add(t int64, v float64, window int64) {
 		f.refT, f.refV = t, v
 		f.sx, f.sy, f.sxx, f.sxy = 0, 0, 0, 0
 	}
-	if f.n == len(f.dts) {
+	if int(f.n) == len(f.ring) {
 		f.grow()
 	}
-	i := (f.head + f.n) % len(f.dts)
-	f.dts[i], f.dvs[i] = float32(f.x(t)), float32(v-f.refV)
-	f.accumulate(1, float64(f.dts[i]), float64(f.dvs[i]))
+	p := &f.ring[(f.head+f.n)%int32(len(f.ring))]
+	p.dt, p.dv = float32(f.x(t)), float32(v-f.refV)
+	f.accumulate(1, float64(p.dt), float64(p.dv))
 	f.n++
-	if f.sinceRebase++; f.sinceRebase >= len(f.dts) {
+	f.newest = t
+	if f.sinceRebase++; int(f.sinceRebase) >= len(f.ring) {
 		f.rebase()
 	}
 }
@@ -73,27 +77,28 @@ func (f *fit) x(t int64) float64 { return float64(t-f.refT) / 1e9 }
 
 // grow doubles the ring, unrolling it so the oldest sample is first.
 func (f *fit) grow() {
-	size := max(2*len(f.dts), minFitCapacity)
-	dts, dvs := make([]float32, size), make([]float32, size)
+	ring := make([]sample, max(2*len(f.ring), minFitCapacity))
 	for i := range f.n {
-		j := (f.head + i) % len(f.dts)
-		dts[i], dvs[i] = f.dts[j], f.dvs[j]
+		ring[i] = f.ring[f.at(i)]
 	}
-	f.dts, f.dvs, f.head = dts, dvs, 0
+	f.ring, f.head = ring, 0
 }
+
+// at is the ring index of the i-th oldest sample.
+func (f *fit) at(i int32) int32 { return (f.head + i) % int32(len(f.ring)) }
 
 // rebase moves the reference to the oldest sample, re-expresses the samples
 // after it, and recomputes the sums.
 func (f *fit) rebase() {
-	dt0, dv0 := float64(f.dts[f.head]), float64(f.dvs[f.head])
+	dt0, dv0 := float64(f.ring[f.head].dt), float64(f.ring[f.head].dv)
 	f.refT += int64(dt0 * 1e9)
 	f.refV += dv0
 	f.sx, f.sy, f.sxx, f.sxy = 0, 0, 0, 0
 	for i := range f.n {
-		j := (f.head + i) % len(f.dts)
-		f.dts[j] = float32(float64(f.dts[j]) - dt0)
-		f.dvs[j] = float32(float64(f.dvs[j]) - dv0)
-		f.accumulate(1, float64(f.dts[j]), float64(f.dvs[j]))
+		p := &f.ring[f.at(i)]
+		p.dt = float32(float64(p.dt) - dt0)
+		p.dv = float32(float64(p.dv) - dv0)
+		f.accumulate(1, float64(p.dt), float64(p.dv))
 	}
 	f.sinceRebase = 0
 }
@@ -102,7 +107,7 @@ func (f *fit) rebase() {
 // the newest sample, or ok false with fewer than minSamples samples or when
 // they all share one time.
 func (f *fit) line(minSamples int) (slope, last float64, ok bool) {
-	if f.n < minSamples {
+	if int(f.n) < minSamples {
 		return 0, 0, false
 	}
 	n := float64(f.n)
@@ -111,7 +116,7 @@ func (f *fit) line(minSamples int) (slope, last float64, ok bool) {
 		return 0, 0, false
 	}
 	slope = (n*f.sxy - f.sx*f.sy) / den
-	newest := float64(f.dts[(f.head+f.n-1)%len(f.dts)])
+	newest := float64(f.ring[f.at(f.n-1)].dt)
 	last = f.refV + f.sy/n + slope*(newest-f.sx/n)
 	return slope, last, true
 }
@@ -120,8 +125,8 @@ func (f *fit) line(minSamples int) (slope, last float64, ok bool) {
 func (f *fit) samples() (ts []int64, vs []float64) {
 	ts, vs = make([]int64, f.n), make([]float64, f.n)
 	for i := range f.n {
-		j := (f.head + i) % len(f.dts)
-		ts[i], vs[i] = f.refT+int64(float64(f.dts[j])*1e9), f.refV+float64(f.dvs[j])
+		p := f.ring[f.at(i)]
+		ts[i], vs[i] = f.refT+int64(float64(p.dt)*1e9), f.refV+float64(p.dv)
 	}
 	return ts, vs
 }

@@ -90,22 +90,18 @@ func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out 
 // window, so that rules of one window update one fit. A fit an alert brings
 // from before a reload or restart is kept, the first of each window.
 func (s *series) shareFits() {
-	s.fits = s.fits[:0]
 	for i := range s.state {
 		a := &s.state[i]
 		if a.rule.window == 0 {
 			a.fit = nil
 			continue
 		}
-		j := slices.IndexFunc(s.fits, func(w windowFit) bool { return w.window == a.rule.window })
+		j := slices.IndexFunc(s.state[:i], func(b alert) bool { return b.rule.window == a.rule.window })
 		switch {
 		case j >= 0:
-			a.fit = s.fits[j].fit
+			a.fit = s.state[j].fit
 		case a.fit == nil:
 			a.fit = &fit{}
-			fallthrough
-		default:
-			s.fits = append(s.fits, windowFit{a.rule.window, a.fit})
 		}
 	}
 }
