@@ -177,6 +177,9 @@ func (v *validator) kinds() {
 		}
 		if k.Measurement == "" {
 			v.fail(p+".measurement", "required")
+		} else if !tagName.MatchString(k.Measurement) {
+			// A measurement starting with # would be a comment in line protocol.
+			v.fail(p+".measurement", "a measurement name is a word of letters, digits and _")
 		}
 		if k.Range[0] > k.Range[1] {
 			v.fail(p+".range", "min %g is above max %g", k.Range[0], k.Range[1])

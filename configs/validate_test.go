@@ -160,6 +160,8 @@ func TestParse_ReportsEachProblemAtItsLine(t *testing.T) {
 			}},
 		{"range must be two numbers", "kinds:\n  nh3: {measurement: gas, range: [0]}\n",
 			[]string{"t.yaml:9: kinds.nh3.range: want a list of 2 values, e.g. [0, 100]"}},
+		{"measurement must be a word", "kinds:\n  nh3: {measurement: \"#gas\"}\n",
+			[]string{"t.yaml:9: kinds.nh3.measurement: a measurement name is a word of letters, digits and _"}},
 		{"new kind needs a measurement", "kinds:\n  nh3: {unit: ppm}\n",
 			[]string{"t.yaml:9: kinds.nh3.measurement: required"}},
 		{"unset env var", "http:\n  token: ${HZ_SURELY_UNSET_VAR}\n",
