@@ -69,7 +69,7 @@ type detail struct {
 
 // evaluate runs one rule on the series' newest reading at t.
 func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
-	r, v, level := a.rule, s.id.Value, a.level()
+	r, v, level := a.rule, s.value, a.level()
 	var target configs.Level
 	var d detail
 	switch r.typ {
@@ -98,11 +98,11 @@ func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
 		}
 	case configs.TypeStale:
 		if level != configs.LevelNone {
-			return e.transition(s, a, configs.LevelNone, d, s.id.Time, out)
+			return e.transition(s, a, configs.LevelNone, d, s.at, out)
 		}
 		return out
 	case configs.TypeFault:
-		if k, ok := s.rules.kinds(s.id.Kind); ok && k.Range != [2]float64{} && (v < k.Range[0] || v > k.Range[1]) {
+		if k, ok := s.rules.kinds(s.kind()); ok && k.Range != [2]float64{} && (v < k.Range[0] || v > k.Range[1]) {
 			target, d.threshold, d.below = r.level, k.Range[1], v < k.Range[0]
 			if d.below {
 				d.threshold = k.Range[0]
@@ -125,7 +125,7 @@ func (e *Engine) evaluate(s *series, a *alert, t int64, out []Event) []Event {
 		// A fall to an intermediate level reports that level's threshold.
 		d.threshold, d.below = r.levelThreshold(to, v)
 	}
-	return e.transition(s, a, to, d, s.id.Time, out)
+	return e.transition(s, a, to, d, s.at, out)
 }
 
 // levelThreshold returns the threshold of level l that applies to v.
@@ -148,21 +148,21 @@ func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at 
 		Status:      StatusFiring,
 		Level:       to,
 		Previous:    from,
-		Measurement: s.id.Measurement,
-		Site:        s.id.Site,
-		Kind:        s.id.Kind,
-		Sensor:      s.id.Sensor,
-		Tags:        s.id.Tags,
-		SiteName:    s.rules.catalogue.SiteName(s.id.Site),
-		SensorName:  s.rules.catalogue.SensorName(s.id.Site, s.id.Sensor),
-		Value:       s.id.Value,
+		Measurement: s.measurement(),
+		Site:        s.site(),
+		Kind:        s.kind(),
+		Sensor:      s.sensor(),
+		Tags:        s.tags,
+		SiteName:    s.rules.catalogue.SiteName(s.site()),
+		SensorName:  s.rules.catalogue.SensorName(s.site(), s.sensor()),
+		Value:       s.value,
 		Threshold:   d.threshold,
 		ETA:         d.eta,
 		HasETA:      d.hasETA,
 		Slope:       d.slope,
 		At:          at,
 	}
-	kind, _ := s.rules.kinds(s.id.Kind)
+	kind, _ := s.rules.kinds(s.kind())
 	ev.Unit = kind.Unit
 	if from == configs.LevelNone {
 		st.startedAt = at.UnixNano()

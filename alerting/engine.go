@@ -51,21 +51,6 @@ func (sh *shard) staleAt(deadline int64) {
 	}
 }
 
-// series is what the engine keeps of one series: its identity, its rules and
-// the state of each rule on it.
-type series struct {
-	key string
-	// id is the series' latest in-order reading.
-	id    reading.Reading
-	rules *ruleSet
-	state []alert
-	// lastAt is the time of the latest in-order reading (Unix ns); readings
-	// at or before it are out of order.
-	lastAt int64
-	// changedAt is when the value last changed, for stuck sensors.
-	changedAt int64
-}
-
 // NewEngine returns an engine for cfg's rules, registering its metrics with
 // reg (which may be nil).
 func NewEngine(cfg *configs.Config, reg prometheus.Registerer) (*Engine, error) {
@@ -96,8 +81,7 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	defer sh.mu.Unlock()
 	s := sh.series[string(key)]
 	if s == nil {
-		s = &series{key: string(key)}
-		s.setID(r)
+		s = newSeries(string(key), r)
 		sh.series[s.key] = s
 	}
 	var out []Event
@@ -110,11 +94,11 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	if s.lastAt != 0 && t <= s.lastAt || !reading.Valid(r.Value) {
 		return out
 	}
-	if s.lastAt == 0 || r.Value != s.id.Value {
+	if s.lastAt == 0 || r.Value != s.value {
 		s.changedAt = t
 	}
 	s.lastAt = t
-	s.id.Value, s.id.Time = r.Value, r.Time
+	s.value, s.at = r.Value, r.Time
 	for i := range s.state {
 		a := &s.state[i]
 		// A fit shared by the rules of its window takes the reading from
@@ -206,30 +190,4 @@ func (e *Engine) Active() []Event {
 
 func (e *Engine) shardOf(key []byte) uint64 {
 	return maphash.Bytes(e.seed, key) % numShards
-}
-
-// setID keeps the identity of the series from its first reading, copying
-// the tags so the caller may reuse its slice.
-func (s *series) setID(r *reading.Reading) {
-	s.id = *r
-	s.id.Tags = slices.Clone(r.Tags)
-}
-
-// appendSeriesKey appends what reading.SeriesKey returns, without allocating.
-func appendSeriesKey(b []byte, r *reading.Reading) []byte {
-	b = append(b, r.Measurement...)
-	b = append(b, ',')
-	b = append(b, r.Site...)
-	b = append(b, ',')
-	b = append(b, r.Kind...)
-	b = append(b, ',')
-	b = append(b, r.Sensor...)
-	for _, t := range r.Tags {
-		b = append(b, ',')
-		b = append(b, t.Key...)
-		b = append(b, '=')
-		b = append(b, t.Value...)
-	}
-	b = append(b, ' ')
-	return append(b, r.Field...)
 }

@@ -28,7 +28,7 @@ func (e *Engine) Reload(cfg *configs.Config) error {
 		sh.nextStale = 0 // the new rules may have other stale deadlines
 		for _, s := range sh.series {
 			if s.rules != rs {
-				resolved = e.migrate(s, rs, s.state, s.id.Time, resolved)
+				resolved = e.migrate(s, rs, s.state, s.at, resolved)
 			}
 		}
 		sh.mu.Unlock()
@@ -51,7 +51,7 @@ func (e *Engine) queue(events []Event) {
 // is gone.
 func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out []Event) []Event {
 	s.rules = rs
-	rules := rs.resolve(s.id.Tag)
+	rules := rs.resolve(s.tag)
 	s.state = make([]alert, len(rules))
 	kept := make([]bool, len(old))
 	for i, r := range rules {
@@ -70,7 +70,7 @@ func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out 
 				if r.typ == configs.TypeThreshold && (r.hasAbove|r.hasBelow)&(1<<st.level) != 0 {
 					// The level holds until the next reading says otherwise;
 					// its resolve reports the new threshold.
-					st.threshold, st.below = r.levelThreshold(st.level, s.id.Value)
+					st.threshold, st.below = r.levelThreshold(st.level, s.value)
 				}
 				a.settle()
 			}

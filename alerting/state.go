@@ -65,7 +65,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 }
 
 func (s *series) save() savedSeries {
-	out := savedSeries{ID: s.id, LastAt: s.lastAt, ChangedAt: s.changedAt, Alerts: make([]savedAlert, len(s.state))}
+	out := savedSeries{ID: s.identity(), LastAt: s.lastAt, ChangedAt: s.changedAt, Alerts: make([]savedAlert, len(s.state))}
 	for i := range s.state {
 		a := &s.state[i]
 		sa := &out.Alerts[i]
@@ -97,8 +97,8 @@ func (e *Engine) LoadState(r io.Reader) error {
 	var resolved []Event
 	for i := range st.Series {
 		saved := &st.Series[i]
-		s := &series{id: saved.ID, lastAt: saved.LastAt, changedAt: saved.ChangedAt}
-		s.key = string(appendSeriesKey(nil, &s.id))
+		s := newSeries(string(appendSeriesKey(nil, &saved.ID)), &saved.ID)
+		s.lastAt, s.changedAt = saved.LastAt, saved.ChangedAt
 		old := make([]alert, len(saved.Alerts))
 		for j, sa := range saved.Alerts {
 			if sa.Level > configs.LevelRed {
@@ -108,7 +108,7 @@ func (e *Engine) LoadState(r io.Reader) error {
 		}
 		sh := &e.shards[e.shardOf([]byte(s.key))]
 		sh.mu.Lock()
-		resolved = e.migrate(s, rs, old, s.id.Time, resolved)
+		resolved = e.migrate(s, rs, old, s.at, resolved)
 		for j := range s.state {
 			if l := s.state[j].level(); l != configs.LevelNone {
 				e.metrics.restored(l)

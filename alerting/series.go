@@ -1,0 +1,96 @@
+package alerting
+
+import (
+	"slices"
+	"time"
+
+	"hazwatch/reading"
+)
+
+// series is what the engine keeps of one series: its identity, its rules and
+// the state of each rule on it. The identity's strings are substrings of the
+// key rather than strings of their own, so that a series holds one string
+// and keeps nothing of the reading it was first seen in.
+type series struct {
+	key string
+	// ends marks the identity in key: the ends of the measurement, site,
+	// kind and sensor, and the start of the field.
+	ends  [5]uint32
+	tags  []reading.Tag // strings in key
+	rules *ruleSet
+	state []alert
+	// value and at are the series' latest in-order reading.
+	value float64
+	at    time.Time
+	// lastAt is the time of the latest in-order reading (Unix ns); readings
+	// at or before it are out of order.
+	lastAt int64
+	// changedAt is when the value last changed, for stuck sensors.
+	changedAt int64
+}
+
+// newSeries returns the series of key, which appendSeriesKey made from r,
+// with r as its latest reading.
+func newSeries(key string, r *reading.Reading) *series {
+	s := &series{key: key, value: r.Value, at: r.Time}
+	end := len(r.Measurement)
+	for i, part := range [...]string{r.Site, r.Kind, r.Sensor} {
+		s.ends[i] = uint32(end)
+		end += 1 + len(part)
+	}
+	s.ends[3] = uint32(end)
+	s.ends[4] = uint32(len(key) - len(r.Field))
+	s.tags = slices.Clone(r.Tags)
+	for i := range s.tags {
+		t := &s.tags[i]
+		k := end + 1
+		v := k + len(t.Key) + 1
+		end = v + len(t.Value)
+		t.Key, t.Value = key[k:v-1], key[v:end]
+	}
+	return s
+}
+
+// identity returns the series' latest reading, with its identity.
+func (s *series) identity() reading.Reading {
+	return reading.Reading{
+		Measurement: s.measurement(),
+		Site:        s.site(),
+		Kind:        s.kind(),
+		Sensor:      s.sensor(),
+		Tags:        s.tags,
+		Field:       s.key[s.ends[4]:],
+		Value:       s.value,
+		Time:        s.at,
+	}
+}
+
+func (s *series) measurement() string { return s.key[:s.ends[0]] }
+func (s *series) site() string        { return s.key[s.ends[0]+1 : s.ends[1]] }
+func (s *series) kind() string        { return s.key[s.ends[1]+1 : s.ends[2]] }
+func (s *series) sensor() string      { return s.key[s.ends[2]+1 : s.ends[3]] }
+
+// tag returns the value of tag key, as reading.Reading.Tag does.
+func (s *series) tag(key string) (string, bool) {
+	id := s.identity()
+	return id.Tag(key)
+}
+
+// appendSeriesKey appends what reading.SeriesKey returns, without allocating.
+func appendSeriesKey(b []byte, r *reading.Reading) []byte {
+	b = append(b, r.Measurement...)
+	b = append(b, ',')
+	b = append(b, r.Site...)
+	b = append(b, ',')
+	b = append(b, r.Kind...)
+	b = append(b, ',')
+	b = append(b, r.Sensor...)
+	for _, t := range r.Tags {
+		b = append(b, ',')
+		b = append(b, t.Key...)
+		b = append(b, '=')
+		b = append(b, t.Value...)
+	}
+	b = append(b, ' ')
+	return append(b, r.Field...)
+}
