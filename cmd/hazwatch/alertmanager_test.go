@@ -71,6 +71,7 @@ const amGroupInterval = time.Second
 // same feed both post the alert to one Alertmanager, which delivers one
 // firing and one resolved notification, not two of each.
 func TestAlertmanager_TwoReplicasOneNotification(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	rc := newAMReceiver(t)
 	am := testenv.StartAlertmanager(t, testenv.AlertmanagerOptions{

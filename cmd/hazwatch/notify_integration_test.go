@@ -154,6 +154,7 @@ func alertID(t *testing.T, d *testenv.Daemon, rule, sensor string) string {
 // a receiver that is down survive a SIGTERM and a restart of the daemon and
 // arrive exactly once when it is back; a second restart sends none again.
 func TestOutbox_RestartDeliversEachNotificationOnce(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	hook := newGatedHook(t, hookRefuse)
 	p := s.params(t)
@@ -219,6 +220,7 @@ func TestOutbox_RestartDeliversEachNotificationOnce(t *testing.T) {
 // with it stops them and the escalation, while the alert nobody acks keeps
 // repeating and escalates to the second channel after 5s.
 func TestNotify_RepeatUntilAckAndEscalate(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	center, leader := newGatedHook(t, hookAccept), newGatedHook(t, hookAccept)
 	p := s.params(t)
@@ -255,6 +257,7 @@ func TestNotify_RepeatUntilAckAndEscalate(t *testing.T) {
 // TestNotify_GroupWaitSendsStormAsOneMessage: 20 flood gauges of one site
 // crossing together arrive as one webhook request of 20 alerts.
 func TestNotify_GroupWaitSendsStormAsOneMessage(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	center := newGatedHook(t, hookAccept)
 	p := s.params(t)
@@ -285,6 +288,7 @@ type apiAlert struct {
 // from the config and one from the API are listed with silenced=true and
 // never sent, while an alert outside them is sent and repeated.
 func TestNotify_SilenceSuppressesSendsNotVisibility(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	center := newGatedHook(t, hookAccept)
 	p := s.params(t)
@@ -331,6 +335,7 @@ func TestNotify_SilenceSuppressesSendsNotVisibility(t *testing.T) {
 // alert's repeats, while a live detector's keep coming; its next reading
 // ends the stale alert and the repeats resume.
 func TestNotify_StaleSensorInhibitsItsOtherAlerts(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	center := newGatedHook(t, hookAccept)
 	p := s.params(t)
@@ -429,6 +434,7 @@ func (f *fakeAliyun) Forms() []url.Values {
 // rate_limit 3/m gets three now and the fourth about 20s later; the SMS
 // route's recipient_rate_limit 2/m texts the phone twice and drops the rest.
 func TestNotify_RateLimitsAndHangingChannel(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
 	s := newStack(t)
 	center, robot, stuck := newGatedHook(t, hookAccept), newGatedHook(t, hookAccept), newGatedHook(t, hookHang)
 	sms := newFakeAliyun(t)
