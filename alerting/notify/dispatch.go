@@ -57,7 +57,8 @@ type Dispatcher struct {
 	queues     map[string]*queue
 	alerts     map[string]*alertState
 	acks       map[string]Ack
-	silences   []Silence // from the API; the config's are in cfg
+	handled    map[string]handled // alert id → the last transition handled
+	silences   []Silence          // from the API; the config's are in cfg
 	groups     map[groupKey]*group
 	outages    map[string]*outage
 	seen       map[string]map[string]bool // site → sensors seen in events
@@ -89,6 +90,7 @@ func NewDispatcher(cfg configs.Notify, chans map[string]Channel, opts Dispatcher
 		queues:     map[string]*queue{},
 		alerts:     map[string]*alertState{},
 		acks:       map[string]Ack{},
+		handled:    map[string]handled{},
 		groups:     map[groupKey]*group{},
 		outages:    map[string]*outage{},
 		seen:       map[string]map[string]bool{},
@@ -131,6 +133,13 @@ func (d *Dispatcher) load() error {
 	}
 	for _, a := range acks {
 		d.acks[a.ID] = *a
+	}
+	hs, err := d.box.handled()
+	if err != nil {
+		return fmt.Errorf("load handled transitions: %w", err)
+	}
+	for _, h := range hs {
+		d.handled[h.ID] = *h
 	}
 	sils, err := d.box.silences()
 	if err != nil {
@@ -183,7 +192,7 @@ func (d *Dispatcher) Handle(ev alerting.Event) {
 	now := d.clock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed || d.repeats(ev) {
 		return
 	}
 	st := d.track(ev, now)
@@ -198,6 +207,37 @@ func (d *Dispatcher) Handle(ev alerting.Event) {
 	if ev.Status == alerting.StatusResolved {
 		delete(d.alerts, ev.ID)
 	}
+}
+
+// handled is the last transition of an alert the dispatcher took on, kept in
+// the outbox like Alertmanager's notification log.
+type handled struct {
+	ID     string
+	Status string
+	Level  configs.Level
+	At     time.Time
+}
+
+// repeats reports whether ev was already handled, and otherwise records it.
+// Real transitions of an alert change its status or level and come in event
+// time order. A repeat, or an older one, comes from a restart after a crash:
+// the engine's restored state is older than what was already notified, and
+// the broker delivers again the readings that were not yet acknowledged.
+// Stale alerts fire on the daemon's clock but resolve on a reading's time, so
+// only their repeats are judged.
+func (d *Dispatcher) repeats(ev alerting.Event) bool {
+	last, ok := d.handled[ev.ID]
+	if ok && (last.Status == ev.Status && last.Level == ev.Level ||
+		ev.Type != configs.TypeStale && ev.At.Before(last.At)) {
+		d.m.repeated.Inc()
+		return true
+	}
+	h := handled{ID: ev.ID, Status: ev.Status, Level: ev.Level, At: ev.At}
+	d.handled[ev.ID] = h
+	if err := d.box.putHandled(h); err != nil {
+		d.log.Error("record handled transition", "id", ev.ID, "err", err)
+	}
+	return false
 }
 
 // Tick does what is due at now: group_wait and outage flushes, repeats,

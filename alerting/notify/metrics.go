@@ -20,6 +20,7 @@ type metrics struct {
 	total    *prometheus.CounterVec
 	queue    *prometheus.GaugeVec
 	duration *prometheus.HistogramVec
+	repeated prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,11 +38,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time a channel took to accept or refuse a notification.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}, []string{"channel"}),
+		repeated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_notify_repeated_transitions_total",
+			Help: "Alert transitions dropped because they repeat the last one handled (after a crash).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.total, m.queue, m.duration} {
+	for _, c := range []prometheus.Collector{m.total, m.queue, m.duration, m.repeated} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register notification metrics: %w", err)
 		}

@@ -14,6 +14,7 @@ var (
 	bucketPending  = []byte("pending")
 	bucketAcks     = []byte("acks")
 	bucketSilences = []byte("silences")
+	bucketHandled  = []byte("handled")
 )
 
 // Outbox is the dispatcher's durable store: every notification is written
@@ -41,7 +42,7 @@ func OpenOutbox(path string) (*Outbox, error) {
 		return nil, fmt.Errorf("open outbox %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPending, bucketAcks, bucketSilences} {
+		for _, b := range [][]byte{bucketPending, bucketAcks, bucketSilences, bucketHandled} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -93,6 +94,12 @@ func (o *Outbox) putSilence(s Silence) error {
 func (o *Outbox) deleteSilence(id string) error { return o.delete(bucketSilences, []byte(id)) }
 
 func (o *Outbox) silences() ([]*Silence, error) { return all[Silence](o, bucketSilences) }
+
+func (o *Outbox) putHandled(h handled) error {
+	return o.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketHandled), []byte(h.ID), h) })
+}
+
+func (o *Outbox) handled() ([]*handled, error) { return all[handled](o, bucketHandled) }
 
 func (o *Outbox) delete(bucket, key []byte) error {
 	return o.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete(key) })
