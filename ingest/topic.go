@@ -113,6 +113,17 @@ func NewTopicMatcher(subs []configs.Subscription, kinds map[string]configs.Kind,
 	return m, nil
 }
 
+// splitShare splits an MQTT shared subscription, $share/GROUP/pattern, into
+// the pattern that messages arrive on and the prefix the filter keeps, so that
+// ingest-only instances can divide one topic space between them.
+func splitShare(topic string) (pattern, share string) {
+	parts := strings.SplitN(topic, "/", 3)
+	if len(parts) == 3 && parts[0] == "$share" && parts[1] != "" {
+		return parts[2], parts[0] + "/" + parts[1] + "/"
+	}
+	return topic, ""
+}
+
 func (m *TopicMatcher) compile(sub configs.Subscription, staticTags map[string]string) (topicPattern, error) {
 	p := topicPattern{qos: sub.QoS, fixedKind: sub.Kind}
 	if sub.Topic == "" {
@@ -126,7 +137,8 @@ func (m *TopicMatcher) compile(sub configs.Subscription, staticTags map[string]s
 		return p, err
 	}
 	p.decode = decode
-	levels := strings.Split(sub.Topic, "/")
+	pattern, share := splitShare(sub.Topic)
+	levels := strings.Split(pattern, "/")
 	filter := make([]string, len(levels))
 	var topicTags []string
 	seen := map[string]bool{}
@@ -155,7 +167,7 @@ func (m *TopicMatcher) compile(sub configs.Subscription, staticTags map[string]s
 		}
 		p.segs = append(p.segs, s)
 	}
-	p.filter = strings.Join(filter, "/")
+	p.filter = share + strings.Join(filter, "/")
 	if len(seen) > maxTopicTags {
 		return p, fmt.Errorf("%d tags, at most %d", len(seen), maxTopicTags)
 	}

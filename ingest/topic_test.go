@@ -244,3 +244,21 @@ func FuzzTopicMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestTopicMatcher_SharedSubscriptionKeepsItsPrefixOnlyInTheFilter(t *testing.T) {
+	m, err := NewTopicMatcher([]configs.Subscription{{Topic: "$share/ingest/sensors/{site}/{kind}/{sensor}"}}, testKinds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.Filters(), map[string]byte{"$share/ingest/sensors/+/+/+": DefaultQoS}; !maps.Equal(got, want) {
+		t.Fatalf("Filters() = %v, want %v", got, want)
+	}
+	// The broker delivers a shared subscription's messages on their own topic.
+	base, _, err := m.Match("sensors/hx/gas_lel/GT-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Site != "hx" || base.Kind != "gas_lel" || base.Sensor != "GT-03" {
+		t.Errorf("Match gave site %q kind %q sensor %q", base.Site, base.Kind, base.Sensor)
+	}
+}
