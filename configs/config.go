@@ -229,6 +229,9 @@ type Notify struct {
 	Channels []Channel `yaml:"channels"`
 	Routes   []Route   `yaml:"routes"`
 	Silences []Silence `yaml:"silences"`
+	// OutageWindow is how long new stale alerts are held to see whether most
+	// of their site goes stale together, for one site-level message (1m).
+	OutageWindow Duration `yaml:"outage_window"`
 }
 
 // Channel types.

@@ -139,11 +139,12 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	catalogue := cfg.Catalogue()
 	d.dispatcher, err = notify.NewDispatcher(cfg.Notify, chans, notify.DispatcherOptions{
-		Outbox:      outbox,
-		Contacts:    catalogue.Contacts,
-		SiteSensors: func(site string) int { return siteSensors(catalogue, site) },
-		Registerer:  reg,
-		Logger:      log,
+		Outbox:       outbox,
+		Contacts:     catalogue.Contacts,
+		SiteSensors:  func(site string) int { return siteSensors(catalogue, site) },
+		OutageWindow: cfg.Notify.OutageWindow.D(),
+		Registerer:   reg,
+		Logger:       log,
 	})
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
