@@ -76,9 +76,7 @@ type daemon struct {
 	writer     *ingest.Writer
 	dispatcher *notify.Dispatcher
 	statePath  string
-
-	mu  sync.Mutex // guards cfg during reloads
-	cfg *configs.Config
+	cfg        *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
 
 	reloads *prometheus.CounterVec
 }
@@ -302,15 +300,11 @@ func fileStamp(path string) stamp {
 // reload swaps in a new config only when it is valid as a whole; otherwise
 // the running one stays.
 func (d *daemon) reload() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	cfg, err := configs.Load(d.cfg.File)
-	if err != nil {
-		d.reloads.WithLabelValues("invalid").Inc()
-		d.log.Error("config reload refused; the running config stays", "file", d.cfg.File, "err", err)
-		return
+	var chans map[string]notify.Channel
+	if err == nil {
+		chans, err = buildChannels(cfg)
 	}
-	chans, err := buildChannels(cfg)
 	if err == nil {
 		err = d.engine.Reload(cfg)
 	}
