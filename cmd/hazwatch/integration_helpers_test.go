@@ -166,6 +166,7 @@ type webhookReceiver struct {
 	secret string
 	mu     sync.Mutex
 	alerts []hookAlert
+	bodies []int    // alerts per accepted request, in arrival order
 	bad    []string // why requests were refused
 }
 
@@ -197,6 +198,7 @@ func (h *webhookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.alerts = append(h.alerts, alerts...)
+	h.bodies = append(h.bodies, len(alerts))
 }
 
 // decodeHookBody reads one alert object, or a group {"alerts": [...]}.
@@ -222,6 +224,13 @@ func (h *webhookReceiver) Alerts() []hookAlert {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]hookAlert(nil), h.alerts...)
+}
+
+// Bodies returns how many alerts each accepted request carried.
+func (h *webhookReceiver) Bodies() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int(nil), h.bodies...)
 }
 
 // Refused returns why requests were refused (bad signature, bad body).

@@ -39,8 +39,6 @@ type gatedHook struct {
 	requests atomic.Int64
 	refused  atomic.Int64
 	release  chan struct{}
-	mu       sync.Mutex
-	bodies   []int // alerts per accepted request, in arrival order
 }
 
 // newGatedHook starts a receiver in mode; it is closed in t.Cleanup, after
@@ -71,19 +69,11 @@ func (g *gatedHook) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	before := len(g.hook.Alerts())
 	g.hook.serve(w, r)
-	g.mu.Lock()
-	g.bodies = append(g.bodies, len(g.hook.Alerts())-before)
-	g.mu.Unlock()
 }
 
 // Bodies returns how many alerts each accepted request carried.
-func (g *gatedHook) Bodies() []int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]int(nil), g.bodies...)
-}
+func (g *gatedHook) Bodies() []int { return g.hook.Bodies() }
 
 // count returns how many received alerts keep reports true for.
 func (g *gatedHook) count(keep func(hookAlert) bool) int { return len(g.hook.Matching(keep)) }
