@@ -26,6 +26,7 @@ var dingTalkRetry = map[int]bool{-1: true, 130101: true}
 // dingTalk sends markdown to a DingTalk group robot.
 type dingTalk struct {
 	robot
+	parsed    *url.URL // url, parsed once for signing
 	secret    string
 	atMobiles []string
 }
@@ -35,10 +36,11 @@ func newDingTalk(cfg configs.Channel, p *poster) (*dingTalk, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := url.Parse(cfg.URL); err != nil {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
-	return &dingTalk{robot: r, secret: cfg.Secret, atMobiles: cfg.AtMobiles}, nil
+	return &dingTalk{robot: r, parsed: u, secret: cfg.Secret, atMobiles: cfg.AtMobiles}, nil
 }
 
 type dingTalkMessage struct {
@@ -68,29 +70,22 @@ func (d *dingTalk) Send(ctx context.Context, m *notify.Message) (bool, error) {
 		msg.Markdown.Text += "\n\n@" + strings.Join(d.atMobiles, " @")
 		msg.At.AtMobiles = d.atMobiles
 	}
-	target, err := d.signedURL()
-	if err != nil {
-		return false, err
-	}
-	return d.p.postJSON(ctx, target, msg, robotCheck(dingTalkRetry))
+	return d.p.postJSON(ctx, d.signedURL(), msg, robotCheck(dingTalkRetry))
 }
 
 // signedURL returns the robot URL, with timestamp (ms) and sign appended when
 // the robot has a secret (加签).
-func (d *dingTalk) signedURL() (string, error) {
+func (d *dingTalk) signedURL() string {
 	if d.secret == "" {
-		return d.url, nil
+		return d.url
 	}
-	u, err := url.Parse(d.url)
-	if err != nil {
-		return "", fmt.Errorf("parse dingtalk url: %w", err)
-	}
+	u := *d.parsed
 	ts := strconv.FormatInt(d.p.now().UnixMilli(), 10)
 	q := u.Query()
 	q.Set("timestamp", ts)
 	q.Set("sign", dingTalkSign(d.secret, ts))
 	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return u.String()
 }
 
 // dingTalkSign returns base64(HMAC-SHA256(secret, timestamp + "\n" + secret)),
