@@ -79,27 +79,25 @@ func (o *Outbox) deleteEntry(id uint64) error { return o.delete(bucketPending, e
 // entries returns the pending notifications in the order they were written.
 func (o *Outbox) entries() ([]*entry, error) { return all[entry](o, bucketPending) }
 
-func (o *Outbox) putAck(a Ack) error {
-	return o.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketAcks), []byte(a.ID), a) })
-}
+func (o *Outbox) putAck(a Ack) error { return o.put(bucketAcks, []byte(a.ID), a) }
 
 func (o *Outbox) deleteAck(id string) error { return o.delete(bucketAcks, []byte(id)) }
 
 func (o *Outbox) acks() ([]*Ack, error) { return all[Ack](o, bucketAcks) }
 
-func (o *Outbox) putSilence(s Silence) error {
-	return o.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketSilences), []byte(s.ID), s) })
-}
+func (o *Outbox) putSilence(s Silence) error { return o.put(bucketSilences, []byte(s.ID), s) }
 
 func (o *Outbox) deleteSilence(id string) error { return o.delete(bucketSilences, []byte(id)) }
 
 func (o *Outbox) silences() ([]*Silence, error) { return all[Silence](o, bucketSilences) }
 
-func (o *Outbox) putHandled(h handled) error {
-	return o.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucketHandled), []byte(h.ID), h) })
-}
+func (o *Outbox) putHandled(h handled) error { return o.put(bucketHandled, []byte(h.ID), h) }
 
 func (o *Outbox) handled() ([]*handled, error) { return all[handled](o, bucketHandled) }
+
+func (o *Outbox) put(bucket, key []byte, v any) error {
+	return o.db.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bucket), key, v) })
+}
 
 func (o *Outbox) delete(bucket, key []byte) error {
 	return o.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Delete(key) })
