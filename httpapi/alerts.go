@@ -57,21 +57,23 @@ func (a *api) listAlerts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body := alertsBody{Alerts: []alertJSON{}}
+	var events []alerting.Event
 	if a.Alerts != nil {
 		for _, ev := range a.Alerts.Active() {
 			fields := map[string]string{"level": ev.Level.String(), "site": ev.Site, "kind": ev.Kind, "rule": ev.Rule}
 			if matchesAll(filters, fields) {
-				body.Alerts = append(body.Alerts, a.toJSON(ev))
+				events = append(events, ev)
 			}
 		}
 	}
 	// Most severe first, then oldest first: the order of a duty screen.
-	slices.SortStableFunc(body.Alerts, func(x, y alertJSON) int {
-		lx, _ := configs.ParseLevel(x.Level)
-		ly, _ := configs.ParseLevel(y.Level)
-		return cmp.Or(cmp.Compare(ly, lx), x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.ID, y.ID))
+	slices.SortStableFunc(events, func(x, y alerting.Event) int {
+		return cmp.Or(cmp.Compare(y.Level, x.Level), x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.ID, y.ID))
 	})
+	body := alertsBody{Alerts: make([]alertJSON, 0, len(events))}
+	for _, ev := range events {
+		body.Alerts = append(body.Alerts, a.toJSON(ev))
+	}
 	writeJSON(w, http.StatusOK, body)
 }
 
