@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,6 +78,9 @@ type daemon struct {
 	dispatcher *notify.Dispatcher
 	statePath  string
 	cfg        *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
+	// catalogue is cfg's site catalogue, read by the dispatcher's goroutines
+	// for contacts and sensor counts, so swapped atomically on a reload.
+	catalogue atomic.Pointer[configs.Catalogue]
 
 	reloads *prometheus.CounterVec
 }
@@ -135,11 +139,11 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	catalogue := cfg.Catalogue()
+	d.catalogue.Store(cfg.Catalogue())
 	d.dispatcher, err = notify.NewDispatcher(cfg.Notify, chans, notify.DispatcherOptions{
 		Outbox:       outbox,
-		Contacts:     catalogue.Contacts,
-		SiteSensors:  func(site string) int { return siteSensors(catalogue, site) },
+		Contacts:     func(site, sensor string) []string { return d.catalogue.Load().Contacts(site, sensor) },
+		SiteSensors:  func(site string) int { return siteSensors(d.catalogue.Load(), site) },
 		OutageWindow: cfg.Notify.OutageWindow.D(),
 		Registerer:   reg,
 		Logger:       log,
@@ -320,6 +324,7 @@ func (d *daemon) reload() {
 		d.log.Warn("mqtt and influxdb settings take effect at the next restart", "file", cfg.File)
 	}
 	d.cfg = cfg
+	d.catalogue.Store(cfg.Catalogue())
 	d.reloads.WithLabelValues("ok").Inc()
 	d.log.Info("config reloaded", "file", cfg.File, "rules", len(cfg.Rules))
 }
