@@ -318,9 +318,7 @@ func (d *Dispatcher) Reload(cfg configs.Notify, chans map[string]Channel) error 
 	if routesChanged {
 		for _, st := range d.alerts {
 			st.routes = map[int]*routeState{}
-			for _, ri := range d.routesFor(&st.ev) {
-				st.routes[ri] = &routeState{notified: true, sentAt: now}
-			}
+			d.markSent(st, now)
 		}
 	}
 	return nil

@@ -95,10 +95,7 @@ func (d *Dispatcher) flushOutages(now time.Time) {
 		events := make([]alerting.Event, len(held))
 		for i, st := range held {
 			events[i] = st.ev
-			for _, ri := range d.routesFor(&st.ev) {
-				rs := st.route(ri)
-				rs.notified, rs.sentAt = true, now
-			}
+			d.markSent(st, now)
 		}
 		d.notify(&alertState{ev: outageEvent(site, stale, events, now), routes: map[int]*routeState{}}, now)
 	}

@@ -115,10 +115,17 @@ func (d *Dispatcher) Resume(active []alerting.Event) {
 		d.noteSensor(&ev)
 		d.countBroken(nil, &ev)
 		st := &alertState{ev: ev, since: now, routes: map[int]*routeState{}}
-		for _, ri := range d.routesFor(&ev) {
-			*st.route(ri) = routeState{notified: true, sentAt: now}
-		}
+		d.markSent(st, now)
 		d.alerts[ev.ID] = st
+	}
+}
+
+// markSent records that st's alert was notified at now on each route it
+// takes, so that its repeats count from now.
+func (d *Dispatcher) markSent(st *alertState, now time.Time) {
+	for _, ri := range d.routesFor(&st.ev) {
+		rs := st.route(ri)
+		rs.notified, rs.sentAt = true, now
 	}
 }
 
