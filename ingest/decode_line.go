@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
@@ -147,7 +146,7 @@ func (d *Decoders) lineTags(dec *lineprotocol.Decoder, r *reading.Reading) ([]re
 		tags = append(tags, tag)
 	}
 	if copied {
-		slices.SortFunc(tags, func(a, b reading.Tag) int { return strings.Compare(a.Key, b.Key) })
+		sortTags(tags)
 	}
 	return tags, nil
 }

@@ -250,8 +250,13 @@ func tagTemplate(topicTags []string, staticTags map[string]string) ([]reading.Ta
 			tags = append(tags, reading.Tag{Key: key, Value: value})
 		}
 	}
-	slices.SortFunc(tags, func(a, b reading.Tag) int { return strings.Compare(a.Key, b.Key) })
+	sortTags(tags)
 	return tags, len(topicTags) > 0
+}
+
+// sortTags sorts tags by key, the order reading.Reading.Tags keeps.
+func sortTags(tags []reading.Tag) {
+	slices.SortFunc(tags, func(a, b reading.Tag) int { return strings.Compare(a.Key, b.Key) })
 }
 
 // Filters returns the MQTT topic filter of each subscription with its QoS.
