@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"hazwatch/configs"
+	"hazwatch/internal/testenv"
 )
 
 // fakeInflux records the bodies of the writes it accepts and answers with
@@ -57,12 +58,8 @@ func (f *fakeInflux) stored() []string {
 // eventually fails the test unless cond holds within a deadline.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second) // generous: the machine is shared
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	if !testenv.Eventually(30*time.Second, cond) { // generous: the machine is shared
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
