@@ -32,6 +32,9 @@ type stack struct {
 	ing    *Ingester
 	// newIngester makes another ingester with the same config and client id.
 	newIngester func() *Ingester
+	// newIngesterWith makes another ingester with the config changed by
+	// change, such as one that must fail to connect.
+	newIngesterWith func(change func(*configs.MQTT)) *Ingester
 }
 
 func startStack(t testing.TB) *stack { return startStackBatch(t, 100, 50*time.Millisecond) }
@@ -40,7 +43,15 @@ func startStack(t testing.TB) *stack { return startStackBatch(t, 100, 50*time.Mi
 // at least every flush.
 func startStackBatch(t testing.TB, size int, flush time.Duration) *stack {
 	t.Helper()
-	s := &stack{broker: testenv.Mosquitto(t), influx: testenv.InfluxDB(t)}
+	return startStackOn(t, testenv.Mosquitto(t), size, flush, nil)
+}
+
+// startStackOn starts a stack like startStackBatch's on broker; change, when
+// not nil, changes the ingester's MQTT config first, to connect through
+// another of the broker's listeners (URL, TLS files).
+func startStackOn(t testing.TB, broker *testenv.Broker, size int, flush time.Duration, change func(*configs.MQTT)) *stack {
+	t.Helper()
+	s := &stack{broker: broker, influx: testenv.InfluxDB(t)}
 	s.m = NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.DiscardHandler)
 	kinds := map[string]configs.Kind{
@@ -72,7 +83,17 @@ func startStackBatch(t testing.TB, size int, flush time.Duration) *stack {
 		URL: s.broker.URL, ClientID: "hazwatch-" + t.Name(), QoS: 1,
 		MaxPayloadBytes: 1024, DeadLetterTopic: deadLetterTopic,
 	}
-	s.newIngester = func() *Ingester { return NewIngester(cfg, matcher, s.w, nil, s.m, log) }
+	if change != nil {
+		change(&cfg)
+	}
+	s.newIngesterWith = func(change func(*configs.MQTT)) *Ingester {
+		cfg := cfg
+		if change != nil {
+			change(&cfg)
+		}
+		return NewIngester(cfg, matcher, s.w, nil, s.m, log)
+	}
+	s.newIngester = func() *Ingester { return s.newIngesterWith(nil) }
 	s.ing = s.newIngester()
 	if err := s.ing.Start(t.Context()); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,16 @@
 package testenv
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 func TestMosquitto_RestartsOnSamePort(t *testing.T) {
@@ -53,4 +59,90 @@ func TestFreePort_IsListenable(t *testing.T) {
 		t.Fatalf("listen on free port: %v", err)
 	}
 	l.Close()
+}
+
+// TestMosquittoWithTLSAndWebSockets_EveryListenerTakesMQTT connects a real
+// MQTT client over each listener, and shows that the client-certificate
+// listener refuses a client without one: otherwise a test using it would
+// not be testing client certificates at all.
+func TestMosquittoWithTLSAndWebSockets_EveryListenerTakesMQTT(t *testing.T) {
+	b := MosquittoWithTLSAndWebSockets(t)
+	ca := x509.NewCertPool()
+	pemCA, err := os.ReadFile(b.CAFile)
+	if err != nil || !ca.AppendCertsFromPEM(pemCA) {
+		t.Fatalf("read CA %s: %v", b.CAFile, err)
+	}
+	cert, err := tls.LoadX509KeyPair(b.ClientCertFile, b.ClientKeyFile)
+	if err != nil {
+		t.Fatalf("load client certificate: %v", err)
+	}
+	cases := []struct {
+		name, url string
+		tls       *tls.Config
+		wantErr   bool
+	}{
+		{"tcp", b.URL, nil, false},
+		{"tls", b.TLSURL, &tls.Config{RootCAs: ca}, false},
+		{"tls with client certificate", b.ClientCertURL, &tls.Config{RootCAs: ca, Certificates: []tls.Certificate{cert}}, false},
+		{"tls without the required client certificate", b.ClientCertURL, &tls.Config{RootCAs: ca}, true},
+		{"tls with an unknown CA", b.TLSURL, &tls.Config{}, true},
+		{"websocket", b.WSURL, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := mqtt.NewClientOptions().AddBroker(tc.url).SetClientID("probe").
+				SetTLSConfig(tc.tls).SetConnectTimeout(5 * time.Second)
+			c := mqtt.NewClient(opts)
+			tok := c.Connect()
+			if !tok.WaitTimeout(10 * time.Second) {
+				t.Fatal("connect did not finish")
+			}
+			if err := tok.Error(); (err != nil) != tc.wantErr {
+				t.Fatalf("connect to %s: err = %v, want error %v", tc.url, err, tc.wantErr)
+			}
+			c.Disconnect(100)
+		})
+	}
+}
+
+// TestMosquitto_PersistenceSurvivesRestart shows the broker really writes
+// its persistence file: a retained message outlives a restart. (Run as
+// root, a broker that dropped to its own user could not write it into the
+// test's directory, and lost everything at a restart.)
+func TestMosquitto_PersistenceSurvivesRestart(t *testing.T) {
+	b := Mosquitto(t)
+	connect := func(id string) mqtt.Client {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL).SetClientID(id))
+		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("connect %s: %v", id, tok.Error())
+		}
+		return c
+	}
+	pub := connect("publisher")
+	if tok := pub.Publish("kept", 1, true, "before restart"); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	pub.Disconnect(100)
+	b.Stop() // saves the persistence file
+	b.Start()
+
+	sub := connect("subscriber")
+	defer sub.Disconnect(100)
+	got := make(chan string, 1)
+	if tok := sub.Subscribe("kept", 1, func(_ mqtt.Client, m mqtt.Message) {
+		select {
+		case got <- string(m.Payload()):
+		default:
+		}
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	select {
+	case p := <-got:
+		if p != "before restart" {
+			t.Fatalf("retained payload %q, want %q", p, "before restart")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retained message did not survive the restart")
+	}
 }
