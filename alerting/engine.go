@@ -16,7 +16,7 @@ import (
 	"hazwatch/reading"
 )
 
-// numShards spreads the series over locks so that ingest workers evaluating
+// numShards spreads the series over locks so that goroutines evaluating
 // different series rarely wait for each other.
 const numShards = 64
 

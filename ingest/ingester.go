@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -22,17 +21,9 @@ type Observer interface {
 	Observe(r *reading.Reading)
 }
 
-const (
-	// workers is how many goroutines decode messages. A topic always goes to
-	// the same worker, so each series is handled in order.
-	workers = 4
-	// workerQueue is how many messages wait for a worker before paho's
-	// receive loop waits too, which holds back the broker.
-	workerQueue = 256
-	// stopFlush bounds how long Stop waits for the points taken to be stored
-	// or spooled, so their messages are acknowledged before disconnecting.
-	stopFlush = 10 * time.Second
-)
+// stopFlush bounds how long Stop waits for the points taken to be stored or
+// spooled, so that their messages are acknowledged before disconnecting.
+const stopFlush = 10 * time.Second
 
 // Ingester subscribes to the sensor topics, decodes each message into
 // readings, hands their points to the Writer and the readings to the
@@ -47,15 +38,11 @@ type Ingester struct {
 	m       *Metrics
 	log     *slog.Logger
 	logs    *logLimiter
-	seed    maphash.Seed
 
-	client  mqtt.Client
-	ready   atomic.Bool
-	queues  [workers]chan mqtt.Message
-	workers sync.WaitGroup
-	unacked sync.WaitGroup // messages handed to the writer, not yet acknowledged
+	client mqtt.Client
+	ready  atomic.Bool
 
-	mu      sync.RWMutex // held for reading while handing a message to a worker
+	mu      sync.RWMutex // held for reading while a message is handled
 	stopped bool
 }
 
@@ -65,23 +52,19 @@ func NewIngester(cfg configs.MQTT, matcher *TopicMatcher, w *Writer, obs Observe
 	return &Ingester{
 		cfg: cfg, matcher: matcher, w: w, obs: obs, m: m, log: log,
 		logs: newLogLimiter(time.Second),
-		seed: maphash.MakeSeed(),
 	}
 }
 
-// Start starts the workers and connects to the broker. It returns once the
+// Start connects to the broker. It returns once the
 // connection is under way: paho keeps retrying an absent broker, and Ready
 // reports when the subscriptions are in place. It fails only on a config
 // that cannot work, such as an unreadable TLS certificate.
 func (i *Ingester) Start(ctx context.Context) error {
-	opts, err := clientOptions(i.cfg)
+	opts, err := clientOptions(i.cfg, i.newReceiver)
 	if err != nil {
 		return err
 	}
-	// Messages of a persistent session can arrive before the subscriptions
-	// are made again, with no route yet: they take the same way.
-	opts.SetDefaultPublishHandler(i.onMessage).
-		SetOnConnectHandler(i.onConnect).
+	opts.SetOnConnectHandler(i.onConnect).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			i.ready.Store(false)
 			i.m.MQTTConnected.Set(0)
@@ -90,11 +73,6 @@ func (i *Ingester) Start(ctx context.Context) error {
 		SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
 			i.log.Info("mqtt reconnecting", "url", i.cfg.URL)
 		})
-	for n := range i.queues {
-		q := make(chan mqtt.Message, workerQueue)
-		i.queues[n] = q
-		i.workers.Go(func() { i.work(q) })
-	}
 	i.client = mqtt.NewClient(opts)
 	tok := i.client.Connect()
 	select {
@@ -113,7 +91,9 @@ func (i *Ingester) Start(ctx context.Context) error {
 func (i *Ingester) onConnect(c mqtt.Client) {
 	i.m.MQTTConnected.Set(1)
 	filters := i.matcher.Filters()
-	tok := c.SubscribeMultiple(filters, i.onMessage)
+	// No handler: the connection hands messages to a receiver before paho
+	// sees them.
+	tok := c.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		i.log.Error("mqtt subscribe", "url", i.cfg.URL, "err", tok.Error())
 		return
@@ -131,87 +111,80 @@ func (i *Ingester) onConnect(c mqtt.Client) {
 // Ready reports whether the ingester is connected and subscribed.
 func (i *Ingester) Ready() bool { return i.ready.Load() }
 
-// onMessage hands msg to the worker for its topic. It runs on paho's receive
-// goroutine, so it must be light; when the worker is behind it waits, which
-// holds back the broker rather than piling messages up in memory.
-func (i *Ingester) onMessage(_ mqtt.Client, msg mqtt.Message) {
-	i.mu.RLock()
-	defer i.mu.RUnlock()
-	if i.stopped {
-		return // not acknowledged: the broker delivers it again next time
-	}
-	i.queues[maphash.String(i.seed, msg.Topic())%workers] <- msg
-}
-
-// worker holds one worker's buffers, reused from message to message.
-type worker struct {
+// receiver handles the messages of one connection on the goroutine reading
+// it, in the order they arrive, reusing its buffers from one to the next.
+type receiver struct {
+	*Ingester
 	readings []reading.Reading
 	lines    []byte
 }
 
-func (i *Ingester) work(q <-chan mqtt.Message) {
-	var w worker
-	for msg := range q {
-		i.handle(&w, msg, time.Now())
+func (i *Ingester) newReceiver() receiveFunc { return (&receiver{Ingester: i}).receive }
+
+// receive handles one message unless the ingester is stopping; a message not
+// handled is not acknowledged, and the broker delivers it again next time.
+func (r *receiver) receive(topic, payload []byte, ack Ack) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.stopped {
+		return
 	}
+	r.handle(string(topic), payload, ack, time.Now())
 }
 
-// handle decodes one message and passes its readings on.
-func (i *Ingester) handle(w *worker, msg mqtt.Message, arrival time.Time) {
-	payload := msg.Payload()
-	if max := i.cfg.MaxPayloadBytes; max > 0 && len(payload) > max {
-		i.reject(msg, reject(ReasonTooLarge, "payload of %d bytes, limit %d", len(payload), max), arrival)
+// handle decodes one message and passes its readings on: the points to the
+// writer, which acknowledges the message once they are stored or spooled,
+// and the readings to the observer.
+func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Time) {
+	if max := r.cfg.MaxPayloadBytes; max > 0 && len(payload) > max {
+		r.reject(topic, payload, ack, reject(ReasonTooLarge, "payload of %d bytes, limit %d", len(payload), max), arrival)
 		return
 	}
-	base, decode, err := i.matcher.Match(msg.Topic())
+	base, decode, err := r.matcher.Match(topic)
 	if err == nil {
-		w.readings, err = decode(payload, &base, arrival, w.readings[:0])
+		r.readings, err = decode(payload, &base, arrival, r.readings[:0])
 	}
 	if err != nil {
-		i.reject(msg, err, arrival)
+		r.reject(topic, payload, ack, err, arrival)
 		return
 	}
-	if len(w.readings) == 0 {
-		msg.Ack()
+	if len(r.readings) == 0 {
+		ack.send()
 		return
 	}
-	w.lines = w.lines[:0]
-	for n := range w.readings {
-		w.lines = w.readings[n].AppendLine(w.lines)
+	r.lines = r.lines[:0]
+	for n := range r.readings {
+		r.lines = r.readings[n].AppendLine(r.lines)
 	}
-	i.m.Readings.Add(float64(len(w.readings)))
-	i.unacked.Add(1)
-	i.w.Write(w.lines, func() {
-		msg.Ack()
-		i.unacked.Done()
-	})
-	if i.obs != nil {
-		for n := range w.readings {
-			i.obs.Observe(&w.readings[n])
+	r.m.Readings.Add(float64(len(r.readings)))
+	r.w.Write(r.lines, ack)
+	if r.obs != nil {
+		for n := range r.readings {
+			r.obs.Observe(&r.readings[n])
 		}
 	}
 }
 
 // reject counts, logs and dead-letters a message that cannot be used, then
 // acknowledges it: it is accounted for, not lost.
-func (i *Ingester) reject(msg mqtt.Message, err error, arrival time.Time) {
+func (i *Ingester) reject(topic string, payload []byte, ack Ack, err error, arrival time.Time) {
 	var rej *Reject
 	if !errors.As(err, &rej) {
 		rej = &Reject{Reason: "decode_error", Err: err}
 	}
 	i.m.Rejected.WithLabelValues(rej.Reason).Inc()
 	if i.logs.allow(rej.Reason) {
-		i.log.Warn("mqtt message rejected", "reason", rej.Reason, "topic", msg.Topic(), "err", rej.Err)
+		i.log.Warn("mqtt message rejected", "reason", rej.Reason, "topic", topic, "err", rej.Err)
 	}
 	if i.cfg.DeadLetterTopic != "" {
-		body, err := json.Marshal(NewDeadLetter(rej, msg.Topic(), msg.Payload(), arrival))
+		body, err := json.Marshal(NewDeadLetter(rej, topic, payload, arrival))
 		if err == nil {
 			i.Publish(i.cfg.DeadLetterTopic, body)
 		} else {
 			i.log.Error("encode dead letter", "err", err)
 		}
 	}
-	msg.Ack()
+	ack.send()
 }
 
 // Publish sends payload to topic at QoS 1 without waiting for the broker;
@@ -220,10 +193,10 @@ func (i *Ingester) Publish(topic string, payload []byte) mqtt.Token {
 	return i.client.Publish(topic, 1, false, payload)
 }
 
-// Stop stops taking messages, lets the workers finish the ones taken, waits
-// (bounded) until their points are stored or spooled so that they are
-// acknowledged, and disconnects. Messages not acknowledged are delivered
-// again by the broker on the next start.
+// Stop stops taking messages, waits (bounded) until the points of those
+// taken are stored or spooled so that they are acknowledged, and
+// disconnects. Messages not acknowledged are delivered again by the broker
+// on the next start.
 func (i *Ingester) Stop() {
 	if i.client == nil {
 		return
@@ -234,21 +207,8 @@ func (i *Ingester) Stop() {
 		return
 	}
 	i.stopped = true
-	for _, q := range i.queues {
-		close(q)
-	}
 	i.mu.Unlock()
-	i.workers.Wait()
-
-	i.w.Flush()
-	acked := make(chan struct{})
-	go func() {
-		i.unacked.Wait()
-		close(acked)
-	}()
-	select {
-	case <-acked:
-	case <-time.After(stopFlush):
+	if !i.w.WaitAcked(stopFlush) {
 		i.log.Warn("stopping with messages unacknowledged; the broker will deliver them again")
 	}
 	i.ready.Store(false)

@@ -1,14 +1,12 @@
 package ingest
 
 import (
-	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,18 +23,17 @@ const DefaultClientID = "hazwatch"
 // mqtt://, ssl://, tls://, mqtts://, ws:// or wss://), credentials, TLS, and a
 // persistent session unless clean_session is set, so that QoS 1 messages the
 // broker queued while hazwatch was away arrive after it reconnects.
-// Acknowledgement is manual: a message is acknowledged only once its points
-// are stored or spooled.
-func clientOptions(cfg configs.MQTT) (*mqtt.ClientOptions, error) {
+// The connections hand the messages to receive rather than to paho's
+// handlers, and the messages are acknowledged only once their points are
+// stored or spooled.
+func clientOptions(cfg configs.MQTT, newReceiver func() receiveFunc) (*mqtt.ClientOptions, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt url: %w", err)
 	}
-	opts := mqtt.NewClientOptions().AddBroker(cfg.URL)
+	opts := mqtt.NewClientOptions().AddBroker(cfg.URL).SetCustomOpenConnectionFn(dialer(newReceiver))
 	switch u.Scheme {
-	case "tcp", "mqtt", "ssl", "tls", "mqtts":
-		opts.SetCustomOpenConnectionFn(dialMQTT)
-	case "ws", "wss":
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
 		return nil, fmt.Errorf("mqtt url %q: scheme must be tcp, ssl, ws or wss", cfg.URL)
 	}
@@ -55,10 +52,6 @@ func clientOptions(cfg configs.MQTT) (*mqtt.ClientOptions, error) {
 		SetUsername(cfg.Username).
 		SetPassword(cfg.Password).
 		SetCleanSession(cfg.CleanSession).
-		SetAutoAckDisabled(true).
-		// The handler only hands a message to its worker, so keeping paho's
-		// order costs nothing and keeps each topic's messages in order.
-		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
@@ -119,11 +112,33 @@ func NewDeadLetter(rej *Reject, topic string, payload []byte, at time.Time) Dead
 	return d
 }
 
-// dialMQTT opens tcp:// and ssl:// connections for paho through a
-// bufferedConn. paho reads each packet in two or three small reads and
-// writes every acknowledgement on its own, a system call each: at tens of
-// thousands of messages a second those calls were most of the CPU.
-func dialMQTT(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+// dialer opens the connections of paho's session as wireConns, each handing
+// its incoming PUBLISH packets to a receiver of its own.
+func dialer(newReceiver func() receiveFunc) mqtt.OpenConnectionFunc {
+	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+		c, err := dialBroker(u, o)
+		if err != nil {
+			return nil, err
+		}
+		return newWireConn(c, newReceiver()), nil
+	}
+}
+
+// dialBroker opens a tcp, TLS or WebSocket connection to the broker at u.
+func dialBroker(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	if u.Scheme == "ws" || u.Scheme == "wss" {
+		var tc *tls.Config
+		if u.Scheme == "wss" {
+			tc = o.TLSConfig
+		}
+		dial := *u
+		dial.User = nil // the WebSocket dialer refuses URLs with credentials
+		c, err := mqtt.NewWebsocket(dial.String(), tc, o.ConnectTimeout, o.HTTPHeaders, o.WebsocketOptions)
+		if err != nil {
+			return nil, fmt.Errorf("dial mqtt broker %s: %w", dial.Redacted(), err)
+		}
+		return c, nil
+	}
 	d := o.Dialer
 	if d == nil {
 		d = &net.Dialer{Timeout: o.ConnectTimeout}
@@ -147,105 +162,5 @@ func dialMQTT(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial mqtt broker %s: %w", host, err)
 	}
-	return newBufferedConn(c), nil
-}
-
-// bufferedConn reads through a buffer and sends writes from its own
-// goroutine, so that the acknowledgements of a whole stored batch leave in a
-// few system calls. Write never blocks on the network; a failed send closes
-// the connection, which paho's reader notices and reconnects, and is
-// returned by later writes.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-
-	mu     sync.Mutex
-	out    []byte // written, not yet sent
-	spare  []byte // the buffer being sent, reused for out after
-	err    error  // the first failed send
-	closed bool
-	ready  chan struct{} // holds a token while out has data; closed by Close
-	sent   chan struct{} // closed when the sender has sent the last bytes
-}
-
-// sendLinger is how long a bufferedConn gathers writes before sending them.
-const sendLinger = time.Millisecond
-
-func newBufferedConn(c net.Conn) *bufferedConn {
-	b := &bufferedConn{
-		Conn:  c,
-		r:     bufio.NewReaderSize(c, 32<<10),
-		ready: make(chan struct{}, 1),
-		sent:  make(chan struct{}),
-	}
-	go b.send()
-	return b
-}
-
-// Read reads through the buffer; paho reads from one goroutine at a time.
-func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-// Write queues p for sending.
-func (b *bufferedConn) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.err != nil {
-		return 0, b.err
-	}
-	if b.closed {
-		return 0, net.ErrClosed
-	}
-	b.out = append(b.out, p...)
-	select {
-	case b.ready <- struct{}{}:
-	default: // a send is already due
-	}
-	return len(p), nil
-}
-
-func (b *bufferedConn) send() {
-	defer close(b.sent)
-	for range b.ready {
-		// Linger so that the acknowledgements of a stored batch, queued one
-		// by one by paho, leave together; a millisecond's delay of an
-		// acknowledgement or a ping costs nothing.
-		time.Sleep(sendLinger)
-		b.sendQueued()
-	}
-	b.sendQueued() // what was written before Close
-}
-
-func (b *bufferedConn) sendQueued() {
-	b.mu.Lock()
-	buf := b.out
-	if len(buf) == 0 {
-		b.mu.Unlock()
-		return // swapping now would leave out and spare one array
-	}
-	b.out = b.spare[:0]
-	b.mu.Unlock()
-	_, err := b.Conn.Write(buf)
-	b.mu.Lock()
-	b.spare = buf[:0]
-	if err != nil && b.err == nil {
-		b.err = err
-		_ = b.Conn.Close()
-	}
-	b.mu.Unlock()
-}
-
-// Close sends what was written, for at most a second, and closes the
-// connection.
-func (b *bufferedConn) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return net.ErrClosed
-	}
-	b.closed = true
-	close(b.ready)
-	b.mu.Unlock()
-	_ = b.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	<-b.sent
-	return b.Conn.Close()
+	return c, nil
 }

@@ -43,6 +43,8 @@ type Writer struct {
 	timeout  time.Duration
 	url      string
 
+	unacked sync.WaitGroup // acks written, not yet sent
+
 	mu   sync.Mutex
 	cur  *batch   // the batch Write appends to
 	full []*batch // batches waiting for the goroutine, oldest first
@@ -61,12 +63,12 @@ type Writer struct {
 	logs       *logLimiter
 }
 
-// batch is points in line protocol and the callbacks to run once they are
-// stored or spooled.
+// batch is points in line protocol and the acknowledgements to send once
+// they are stored or spooled.
 type batch struct {
 	buf    []byte
 	points int
-	dones  []func()
+	acks   []Ack
 }
 
 // NewWriter starts a writer to the InfluxDB of cfg that spools to spool. The
@@ -115,10 +117,13 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger)
 }
 
 // Write queues lines, whole line-protocol lines each ending in '\n', and
-// calls done (when not nil) once they are in InfluxDB or in the spool. It
-// does not block on InfluxDB. Write must not be called after Close.
-func (w *Writer) Write(lines []byte, done func()) {
+// sends ack once they are in InfluxDB or in the spool. It does not block on
+// InfluxDB. Write must not be called after Close.
+func (w *Writer) Write(lines []byte, ack Ack) {
 	n := bytes.Count(lines, []byte{'\n'})
+	if ack.to != nil {
+		w.unacked.Add(1)
+	}
 	w.mu.Lock()
 	if w.cur == nil {
 		w.cur = w.newBatchLocked()
@@ -126,8 +131,8 @@ func (w *Writer) Write(lines []byte, done func()) {
 	b := w.cur
 	b.buf = append(b.buf, lines...)
 	b.points += n
-	if done != nil {
-		b.dones = append(b.dones, done)
+	if ack.to != nil {
+		b.acks = append(b.acks, ack)
 	}
 	full := b.points >= w.size
 	if full {
@@ -391,13 +396,14 @@ func failure(err error) string {
 	return FailServer
 }
 
-// finish runs b's callbacks and keeps its buffers for reuse.
+// finish sends b's acknowledgements and keeps its buffers for reuse.
 func (w *Writer) finish(b *batch) {
-	for _, done := range b.dones {
-		done()
+	for _, ack := range b.acks {
+		ack.send()
+		w.unacked.Done()
 	}
-	clear(b.dones)
-	b.dones = b.dones[:0]
+	clear(b.acks)
+	b.acks = b.acks[:0]
 	b.buf = b.buf[:0]
 	b.points = 0
 	w.mu.Lock()
@@ -412,5 +418,23 @@ func (w *Writer) Flush() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
+	}
+}
+
+// WaitAcked stores the batch being filled and waits until every
+// acknowledgement written so far is sent, for at most timeout. It reports
+// whether they were. Nothing may be written with an Ack while it waits.
+func (w *Writer) WaitAcked(timeout time.Duration) bool {
+	w.Flush()
+	acked := make(chan struct{})
+	go func() {
+		w.unacked.Wait()
+		close(acked)
+	}()
+	select {
+	case <-acked:
+		return true
+	case <-time.After(timeout):
+		return false
 	}
 }

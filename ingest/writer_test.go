@@ -86,6 +86,14 @@ func newTestWriterEvery(t *testing.T, url string, batch int, spoolMax int64, flu
 	return w, m
 }
 
+// ackFunc is an acker that calls itself.
+type ackFunc func()
+
+func (f ackFunc) ack(uint16, byte) { f() }
+
+// ackWith is an Ack that calls f when it is sent.
+func ackWith(f func()) Ack { return Ack{to: ackFunc(f), id: 1, qos: 1} }
+
 func line(i int) string { return fmt.Sprintf("gas,sensor=s1 value=%d.5 %d", i, i) }
 
 func TestWriter_SpoolsWhileServerFailsAndReplaysInOrder(t *testing.T) {
@@ -97,7 +105,7 @@ func TestWriter_SpoolsWhileServerFailsAndReplaysInOrder(t *testing.T) {
 			var acked atomic.Int32
 			const n = 20
 			for i := range n {
-				w.Write([]byte(line(i)+"\n"), func() { acked.Add(1) })
+				w.Write([]byte(line(i)+"\n"), ackWith(func() { acked.Add(1) }))
 			}
 			// Every batch is acknowledged once spooled, before InfluxDB is back.
 			eventually(t, "spooled batches acknowledged", func() bool { return acked.Load() == n })
@@ -137,10 +145,10 @@ func TestWriter_DropsAndCountsMalformedBatch(t *testing.T) {
 			f.status.Store(int32(status))
 			w, m := newTestWriter(t, srv.URL, 1, 0)
 			acked := make(chan struct{})
-			w.Write([]byte("bad line\n"), func() { close(acked) })
+			w.Write([]byte("bad line\n"), ackWith(func() { close(acked) }))
 			<-acked
 			f.status.Store(http.StatusNoContent)
-			w.Write([]byte(line(1)+"\n"), nil)
+			w.Write([]byte(line(1)+"\n"), Ack{})
 			if err := w.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +172,7 @@ func TestWriter_FullSpoolHoldsBatchesUnacknowledged(t *testing.T) {
 	w, m := newTestWriter(t, srv.URL, 1, 2*one)
 	var acked atomic.Int32
 	for i := range 5 {
-		w.Write([]byte(line(i)+"\n"), func() { acked.Add(1) })
+		w.Write([]byte(line(i)+"\n"), ackWith(func() { acked.Add(1) }))
 	}
 	eventually(t, "spool full", func() bool {
 		return testutil.ToFloat64(m.WriteFailures.WithLabelValues(FailSpoolFull)) > 0
@@ -172,9 +180,17 @@ func TestWriter_FullSpoolHoldsBatchesUnacknowledged(t *testing.T) {
 	if got := acked.Load(); got > 2 {
 		t.Fatalf("%d batches acknowledged with room for 2 in the spool", got)
 	}
+	if w.WaitAcked(50 * time.Millisecond) {
+		t.Fatal("WaitAcked reported every batch acknowledged while three are held")
+	}
 	f.status.Store(http.StatusNoContent)
+	if !w.WaitAcked(30 * time.Second) {
+		t.Fatal("batches not acknowledged once InfluxDB was back")
+	}
+	if got := acked.Load(); got != 5 {
+		t.Fatalf("WaitAcked returned with %d of 5 batches acknowledged", got)
+	}
 	eventually(t, "all stored", func() bool { return len(f.stored()) == 5 })
-	eventually(t, "all acknowledged", func() bool { return acked.Load() == 5 })
 	for i, l := range f.stored() {
 		if l != line(i) {
 			t.Fatalf("point %d = %q, want %q", i, l, line(i))
@@ -189,9 +205,9 @@ func TestWriter_FlushesPartialBatchOnIntervalAndClose(t *testing.T) {
 	f, srv := newFakeInflux(t)
 	w, _ := newTestWriter(t, srv.URL, 1000, 0)
 	done := make(chan struct{})
-	w.Write([]byte(line(1)+"\n"+line(2)+"\n"), func() { close(done) })
+	w.Write([]byte(line(1)+"\n"+line(2)+"\n"), ackWith(func() { close(done) }))
 	<-done // the 20 ms flush interval sent it though the batch is not full
-	w.Write([]byte(line(3)+"\n"), nil)
+	w.Write([]byte(line(3)+"\n"), Ack{})
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +224,7 @@ func TestWriter_WritesABatchThatStopsGrowingBeforeTheInterval(t *testing.T) {
 	w, _ := newTestWriterEvery(t, srv.URL, 1000, 0, time.Hour)
 	t.Cleanup(func() { _ = w.Close(context.Background()) })
 	done := make(chan struct{})
-	w.Write([]byte(line(1)+"\n"), func() { close(done) })
+	w.Write([]byte(line(1)+"\n"), ackWith(func() { close(done) }))
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second): // a deadline, not synchronisation
@@ -222,7 +238,7 @@ func TestWriter_WritesABatchThatStopsGrowingBeforeTheInterval(t *testing.T) {
 func TestWriter_SpoolsOnCloseWhenInfluxIsDown(t *testing.T) {
 	w, _ := newTestWriter(t, "http://127.0.0.1:1", 1000, 0)
 	spoolDir := w.spool.dir
-	w.Write([]byte(line(1)+"\n"), nil)
+	w.Write([]byte(line(1)+"\n"), Ack{})
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +266,7 @@ func BenchmarkWriter_Write(b *testing.B) {
 	l := []byte("gas,kind=ch4,sensor=GT-01,site=plant-a value=12.5 1700000000000000000\n")
 	b.ReportAllocs()
 	for b.Loop() {
-		w.Write(l, nil)
+		w.Write(l, Ack{})
 	}
 	if err := w.Close(context.Background()); err != nil {
 		b.Fatal(err)

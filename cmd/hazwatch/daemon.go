@@ -85,7 +85,7 @@ type daemon struct {
 	reloads *prometheus.CounterVec
 }
 
-// Observe evaluates one reading; the ingest workers call it in order per series.
+// Observe evaluates one reading; the ingester calls it in order per series.
 func (d *daemon) Observe(r *reading.Reading) {
 	for _, ev := range d.engine.Observe(r) {
 		d.emit(ev)
@@ -93,7 +93,7 @@ func (d *daemon) Observe(r *reading.Reading) {
 }
 
 func (d *daemon) emit(ev alerting.Event) {
-	d.writer.Write(ev.AppendLine(nil), nil)
+	d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
 	d.dispatcher.Handle(ev)
 }
 
