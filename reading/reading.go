@@ -124,26 +124,39 @@ func appendTag(b []byte, t Tag) []byte {
 	return appendEscaped(b, t.Value, tagEscapes)
 }
 
-const (
-	measurementEscapes = ", "
-	tagEscapes         = ",= "
+// Bytes that line protocol escapes with a backslash: in measurement names a
+// comma or space, in tag keys and values and field keys also '='. Newlines,
+// which it cannot carry at all, are marked too.
+var (
+	measurementEscapes = escapeSet(", ")
+	tagEscapes         = escapeSet(",= ")
 )
 
-// appendEscaped escapes the characters that line protocol treats specially
-// and turns newlines, which it cannot carry, into spaces.
-func appendEscaped(b []byte, s, special string) []byte {
+func escapeSet(special string) *[256]bool {
+	var set [256]bool
+	for _, c := range []byte(special + "\n\r") {
+		set[c] = true
+	}
+	return &set
+}
+
+// appendEscaped escapes the bytes of s in special and turns newlines into
+// spaces. Most names need nothing, and are appended whole.
+func appendEscaped(b []byte, s string, special *[256]bool) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '\n' || c == '\r':
-			b = append(b, '\\', ' ')
-		case strings.IndexByte(special, c) >= 0:
-			b = append(b, '\\', c)
-		default:
-			b = append(b, c)
+		if !special[c] {
+			continue
 		}
+		b = append(b, s[start:i]...)
+		if c == '\n' || c == '\r' {
+			c = ' '
+		}
+		b = append(b, '\\', c)
+		start = i + 1
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // Valid reports whether v can be stored and evaluated: NaN and ±Inf cannot.

@@ -24,6 +24,8 @@ func TestAppendLine(t *testing.T) {
 			"tank,kind=tank_level,sensor=b,site=a level=3.0 1782892860000000005\n"},
 		{"special characters escaped", Reading{Measurement: "my gas,x", Site: "人民路 下穿", Kind: "k=1", Sensor: "a,b", Field: "v 1", Value: -0.5, Time: t0},
 			"my\\ gas\\,x,kind=k\\=1,sensor=a\\,b,site=人民路\\ 下穿 v\\ 1=-0.5 1782892860000000005\n"},
+		{"newlines become escaped spaces", Reading{Measurement: "gas", Site: "a\nb", Kind: "k", Sensor: "s\r", Field: "value", Value: 1, Time: t0},
+			"gas,kind=k,sensor=s\\ ,site=a\\ b value=1.0 1782892860000000005\n"},
 		{"empty tag values left out", Reading{Measurement: "flood", Site: "r", Kind: "water_level", Field: "value", Value: 2.5e-7, Time: t0},
 			"flood,kind=water_level,site=r value=2.5e-07 1782892860000000005\n"},
 	}
@@ -33,6 +35,16 @@ func TestAppendLine(t *testing.T) {
 				t.Errorf("AppendLine =\n %q\nwant\n %q", got, c.want)
 			}
 		})
+	}
+}
+
+func BenchmarkAppendLine(b *testing.B) {
+	r := Reading{Measurement: "gas", Site: "plant-a", Kind: "gas_lel", Sensor: "GT-01", Tags: []Tag{{"district", "XX"}},
+		Field: "value", Value: 12.5, Time: t0}
+	var line []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		line = r.AppendLine(line[:0])
 	}
 }
 
