@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +141,47 @@ func tickBriefs(e *Engine, now time.Time) []string {
 		out = append(out, brief(&ev))
 	}
 	return out
+}
+
+func TestState_LeavesOutTheMachineOfAnIdleAlert(t *testing.T) {
+	tests := []struct {
+		name        string
+		points      []point
+		wantMachine bool
+	}{
+		{"normal reading", []point{{0, 5}}, false},
+		{"pending", []point{{0, 30}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(t, gasRule(25, 50))
+			observeAll(e, "gas_lel", tt.points)
+			var saved bytes.Buffer
+			if err := e.SaveState(&saved); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(saved.String(), `"machine"`); got != tt.wantMachine {
+				t.Fatalf("machine saved = %v, want %v: %s", got, tt.wantMachine, saved.String())
+			}
+		})
+	}
+}
+
+// A state file written when every alert's machine was saved, idle or not,
+// still loads.
+func TestState_LoadsAFileWithIdleMachines(t *testing.T) {
+	e := newTestEngine(t, gasRule(25, 50))
+	observeAll(e, "gas_lel", []point{{0, 5}})
+	var saved bytes.Buffer
+	if err := e.SaveState(&saved); err != nil {
+		t.Fatal(err)
+	}
+	idle := `"machine":{"up_since":[0,0,0,0,0],"up_count":[0,0,0,0,0],"down_since":[0,0,0,0,0],"up_held":0,"down_held":0}`
+	old := strings.Replace(saved.String(), `"fingerprint":`, idle+`,"fingerprint":`, 1)
+	if old == saved.String() {
+		t.Fatal("no alert in the saved state")
+	}
+	if err := newTestEngine(t, gasRule(25, 50)).LoadState(strings.NewReader(old)); err != nil {
+		t.Fatalf("load: %v", err)
+	}
 }

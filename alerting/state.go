@@ -36,14 +36,16 @@ type savedAlert struct {
 	Rule        string        `json:"rule"`
 	Type        string        `json:"type"`
 	Fingerprint uint64        `json:"fingerprint"`
-	Level       configs.Level `json:"level"`
+	Level       configs.Level `json:"level,omitempty"`
 	Below       bool          `json:"below,omitempty"`
-	Threshold   float64       `json:"threshold"`
+	Threshold   float64       `json:"threshold,omitempty"`
 	StartedAt   int64         `json:"started_at,omitempty"`
-	Machine     machine       `json:"machine"`
-	FitTimes    []int64       `json:"fit_times,omitempty"`
-	FitValues   []float64     `json:"fit_values,omitempty"`
-	Last        *Event        `json:"last,omitempty"`
+	// Machine is left out while it holds nothing, as for most alerts most of
+	// the time; that halves the file and the time to write it.
+	Machine   *machine  `json:"machine,omitempty"`
+	FitTimes  []int64   `json:"fit_times,omitempty"`
+	FitValues []float64 `json:"fit_values,omitempty"`
+	Last      *Event    `json:"last,omitempty"`
 }
 
 // SaveState writes the state of every series with rules: alerts firing and
@@ -72,7 +74,11 @@ func (s *series) save() savedSeries {
 		sa.Rule, sa.Type, sa.Fingerprint = a.rule.name, a.rule.typ, a.rule.fingerprint
 		if st := a.st; st != nil {
 			sa.Level, sa.Below, sa.Threshold, sa.StartedAt = st.level, st.below, st.threshold, st.startedAt
-			sa.Machine, sa.Last = st.m, st.last
+			sa.Last = st.last
+			if st.m != (machine{}) {
+				m := st.m // encoded after the shard is unlocked
+				sa.Machine = &m
+			}
 		}
 		if a.fit != nil {
 			sa.FitTimes, sa.FitValues = a.fit.samples()
@@ -129,8 +135,11 @@ func (sa *savedAlert) restore() alert {
 		rule: &rule{name: sa.Rule, typ: sa.Type, fingerprint: sa.Fingerprint},
 		st: &alertState{
 			level: sa.Level, below: sa.Below, threshold: sa.Threshold, startedAt: sa.StartedAt,
-			m: sa.Machine, last: sa.Last,
+			last: sa.Last,
 		},
+	}
+	if sa.Machine != nil {
+		a.st.m = *sa.Machine
 	}
 	// A fit needs its samples in time order; a window that is not is dropped
 	// and refills from the next readings.
