@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
@@ -271,4 +272,66 @@ func claimsFarMore(stream []byte) bool {
 		i += length
 	}
 	return false
+}
+
+// chunkConn is a broker connection whose every read returns the next chunk
+// and then lets gap pass on the fake clock: the time until the next read
+// would find more, or that taking the chunk apart takes.
+type chunkConn struct {
+	net.Conn
+	chunks [][]byte
+	gap    time.Duration
+	now    time.Duration // the fake clock
+	readAt []time.Duration
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c.readAt = append(c.readAt, c.now)
+	n := copy(p, c.chunks[0])
+	c.chunks = c.chunks[1:]
+	c.now += c.gap
+	return n, nil
+}
+
+func TestWireConn_ReadsASteadyStreamEveryIntervalUnlessBehind(t *testing.T) {
+	small := encode(t, publishOf(1, 1, "sensors/s1/gas_lel/GT-1", `{"v":1}`))
+	half := encode(t, publishOf(1, 1, "big", strings.Repeat("x", readBuffer/2)))
+	ms := time.Millisecond
+	tests := []struct {
+		name   string
+		chunk  []byte
+		gap    time.Duration
+		readAt []time.Duration
+	}{
+		{"steady stream, read every interval", small, ms, []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}},
+		{"broker pauses longer than the interval", small, 50 * ms, []time.Duration{0, 50 * ms, 100 * ms, 150 * ms}},
+		{"behind, read at once", half, ms, []time.Duration{0, ms, 2 * ms, 3 * ms}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pipe, broker := net.Pipe()
+			defer broker.Close()
+			c := &chunkConn{Conn: pipe, gap: tt.gap}
+			for range tt.readAt {
+				c.chunks = append(c.chunks, tt.chunk)
+			}
+			received := 0
+			w := newWireConn(c, func(_, _ []byte, _ Ack) { received++ })
+			defer w.Close()
+			w.now = func() time.Time { return time.Unix(0, 0).Add(c.now) }
+			w.sleep = func(d time.Duration) { c.now += d }
+			if _, err := w.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+				t.Fatalf("read: %v, want EOF after the chunks", err)
+			}
+			if received != len(tt.readAt) {
+				t.Fatalf("received %d messages, want %d", received, len(tt.readAt))
+			}
+			if !slices.Equal(c.readAt, tt.readAt) {
+				t.Fatalf("read at %v, want %v", c.readAt, tt.readAt)
+			}
+		})
+	}
 }
