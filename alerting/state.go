@@ -41,7 +41,7 @@ type savedAlert struct {
 	Threshold   float64       `json:"threshold,omitempty"`
 	StartedAt   int64         `json:"started_at,omitempty"`
 	// Machine is left out while it holds nothing, as for most alerts most of
-	// the time; that halves the file and the time to write it.
+	// the time, which keeps the file and the time to write it small.
 	Machine   *machine  `json:"machine,omitempty"`
 	FitTimes  []int64   `json:"fit_times,omitempty"`
 	FitValues []float64 `json:"fit_values,omitempty"`
