@@ -67,6 +67,7 @@ func newWireStream(t testing.TB, stream []byte, hangUp bool) *wireStream {
 		s.seen = append(s.seen, describePublish(ack.qos, ack.id, topic, payload))
 		s.acks = append(s.acks, ack)
 	})
+	s.conn.sleep = func(time.Duration) {} // reads are paced in their own test
 	go func() {
 		broker.Write(stream) //nolint:errcheck // fails once the reader stops early
 		if hangUp {
