@@ -50,9 +50,11 @@ type Writer struct {
 	full []*batch // batches waiting for the goroutine, oldest first
 	free []*batch // written batches whose buffers are reused
 
-	kick    chan struct{}
-	stop    chan context.Context
-	stopped chan error
+	kick      chan struct{}
+	stop      chan context.Context
+	stopped   chan error
+	closeOnce sync.Once
+	closeErr  error
 
 	// Owned by the goroutine.
 	seen       *batch   // the batch being filled at the last quiet check
@@ -159,12 +161,16 @@ func (w *Writer) newBatchLocked() *batch {
 
 // Close writes or spools every batch queued so far, within ctx, stops the
 // writer and closes the spool. Batches the full spool could not take are
-// left unacknowledged, so the broker delivers them again.
+// left unacknowledged, so the broker delivers them again. Closing again
+// returns what the first Close returned.
 func (w *Writer) Close(ctx context.Context) error {
-	w.stop <- ctx
-	err := <-w.stopped
-	w.client.Close()
-	return errors.Join(err, w.spool.Close())
+	w.closeOnce.Do(func() {
+		w.stop <- ctx
+		err := <-w.stopped
+		w.client.Close()
+		w.closeErr = errors.Join(err, w.spool.Close())
+	})
+	return w.closeErr
 }
 
 // quietFlush is how long the batch being filled may go without a new point

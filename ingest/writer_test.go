@@ -214,6 +214,9 @@ func TestWriter_FlushesPartialBatchOnIntervalAndClose(t *testing.T) {
 	if got := f.stored(); len(got) != 3 {
 		t.Fatalf("stored %q, want 3 points", got)
 	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 }
 
 // A broker that waits for acks (its in-flight window full) sends nothing
