@@ -13,6 +13,7 @@ type Metrics struct {
 	Readings      prometheus.Counter
 	Rejected      *prometheus.CounterVec // by reason, the Reason constants
 	PointsWritten prometheus.Counter
+	PointsDropped prometheus.Counter
 	WriteDuration prometheus.Histogram
 	WriteFailures *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
 	SpoolBytes    prometheus.Gauge
@@ -50,6 +51,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hazwatch_points_written_total",
 			Help: "Points InfluxDB accepted, replayed spool points included.",
 		}),
+		PointsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_points_dropped_total",
+			Help: "Points dropped unstored and unacknowledged: InfluxDB down, the spool full and the batches held in memory at their bound.",
+		}),
 		WriteDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hazwatch_write_duration_seconds",
 			Help:    "Time to write one batch to InfluxDB, failed attempts included.",
@@ -68,7 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 while connected to the MQTT broker.",
 		}),
 	}
-	reg.MustRegister(m.Readings, m.Rejected, m.PointsWritten, m.WriteDuration,
+	reg.MustRegister(m.Readings, m.Rejected, m.PointsWritten, m.PointsDropped, m.WriteDuration,
 		m.WriteFailures, m.SpoolBytes, m.MQTTConnected)
 	return m
 }

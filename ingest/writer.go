@@ -270,6 +270,14 @@ func (w *Writer) store(ctx context.Context, b *batch) {
 	}
 }
 
+// maxHeld bounds the batches held in memory while InfluxDB cannot take them
+// and the spool is full. Past it the oldest is dropped, unacknowledged: at
+// QoS 1 the broker keeps its messages and delivers them again with the next
+// session; at QoS 0 they are lost, and counted. Holding more would only end
+// in running out of memory, and blocking ingest instead would stop the
+// alerting too, which must go on while storage is down.
+const maxHeld = 32
+
 // toBacklog appends b to the spool, or holds it in memory, unacknowledged,
 // when the spool cannot take it.
 func (w *Writer) toBacklog(b *batch) {
@@ -278,6 +286,23 @@ func (w *Writer) toBacklog(b *batch) {
 		return
 	}
 	w.held = append(w.held, b)
+	if len(w.held) > maxHeld {
+		w.drop(w.held[0])
+		w.held = w.held[1:]
+	}
+}
+
+// drop gives up on b: its points are not stored and its messages are not
+// acknowledged.
+func (w *Writer) drop(b *batch) {
+	w.m.PointsDropped.Add(float64(b.points))
+	if w.logs.allow("dropped") {
+		w.log.Error("influxdb down and spool full: batch dropped, unacknowledged", "points", b.points, "held", maxHeld)
+	}
+	for range b.acks {
+		w.unacked.Done() // never to be sent
+	}
+	w.recycle(b)
 }
 
 // spoolBatch appends buf to the spool and reports whether it is there.
@@ -408,6 +433,11 @@ func (w *Writer) finish(b *batch) {
 		ack.send()
 		w.unacked.Done()
 	}
+	w.recycle(b)
+}
+
+// recycle keeps b's buffers for reuse.
+func (w *Writer) recycle(b *batch) {
 	clear(b.acks)
 	b.acks = b.acks[:0]
 	b.buf = b.buf[:0]

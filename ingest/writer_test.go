@@ -201,6 +201,37 @@ func TestWriter_FullSpoolHoldsBatchesUnacknowledged(t *testing.T) {
 	}
 }
 
+func TestWriter_DropsTheOldestHeldBatchPastTheBound(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	f.status.Store(http.StatusServiceUnavailable)
+	one := int64(recordHeader + len(line(0)) + 1)
+	w, m := newTestWriter(t, srv.URL, 1, one) // room for the first batch only
+	const dropped = 3
+	n := 1 + maxHeld + dropped
+	var acked atomic.Int32
+	for i := range n {
+		w.Write([]byte(line(i)+"\n"), ackWith(func() { acked.Add(1) }))
+	}
+	eventually(t, "oldest held batches dropped", func() bool {
+		return testutil.ToFloat64(m.PointsDropped) == dropped
+	})
+	f.status.Store(http.StatusNoContent)
+	if !w.WaitAcked(30 * time.Second) {
+		t.Fatal("WaitAcked waits for the acknowledgements of dropped batches")
+	}
+	if got := int(acked.Load()); got != n-dropped {
+		t.Fatalf("%d batches acknowledged, want %d: dropped ones must not be", got, n-dropped)
+	}
+	eventually(t, "the rest stored", func() bool { return len(f.stored()) == n-dropped })
+	// The spooled batch, then the newest held ones.
+	if got := f.stored(); got[0] != line(0) || got[1] != line(1+dropped) {
+		t.Fatalf("stored %q..., want %q then %q", got[:2], line(0), line(1+dropped))
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestWriter_FlushesPartialBatchOnIntervalAndClose(t *testing.T) {
 	f, srv := newFakeInflux(t)
 	w, _ := newTestWriter(t, srv.URL, 1000, 0)
