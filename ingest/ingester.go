@@ -29,7 +29,8 @@ const stopFlush = 10 * time.Second
 // readings, hands their points to the Writer and the readings to the
 // Observer, and acknowledges the message once its points are stored or
 // spooled. Rejected messages are counted, dead-lettered when a dead-letter
-// topic is set, and acknowledged at once.
+// topic is set, and acknowledged at once. A connection's messages are
+// handled in the order they arrive, on the goroutine reading it.
 type Ingester struct {
 	cfg     configs.MQTT
 	matcher *TopicMatcher
@@ -55,10 +56,10 @@ func NewIngester(cfg configs.MQTT, matcher *TopicMatcher, w *Writer, obs Observe
 	}
 }
 
-// Start connects to the broker. It returns once the
-// connection is under way: paho keeps retrying an absent broker, and Ready
-// reports when the subscriptions are in place. It fails only on a config
-// that cannot work, such as an unreadable TLS certificate.
+// Start connects to the broker. It returns once the connection is under
+// way: paho keeps retrying an absent broker, and Ready reports when the
+// subscriptions are in place. It fails only on a config that cannot work,
+// such as an unreadable TLS certificate.
 func (i *Ingester) Start(ctx context.Context) error {
 	opts, err := clientOptions(i.cfg, i.newReceiver)
 	if err != nil {
