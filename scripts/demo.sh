@@ -26,12 +26,8 @@ echo "Grafana provisioning files written to $HZ_RUN/grafana"
 hz_bg - bin/hazsim receive -listen "127.0.0.1:$webhook_port" -secret "$HAZWATCH_WEBHOOK_SECRET"
 hz_wait "webhook receiver" 10 hz_tcp_open "$webhook_port"
 
-hz_bg "$HZ_RUN/hazwatch.log" bin/hazwatch run -config configs/demo.yaml
+hz_start_hazwatch configs/demo.yaml "$HAZWATCH_HTTP_LISTEN" || exit 1
 daemon=$HZ_LAST_PID
-if ! hz_wait "hazwatch" 30 curl -sf "http://$HAZWATCH_HTTP_LISTEN/readyz"; then
-	tail -20 "$HZ_RUN/hazwatch.log" >&2
-	exit 1
-fi
 
 hz_bg "$HZ_RUN/hazsim.log" bin/hazsim run -broker "$HAZWATCH_MQTT_URL" -scenarios all -interval 1s
 

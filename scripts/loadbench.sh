@@ -67,12 +67,8 @@ log:
 YAML
 bin/hazwatch check -config "$config"
 
-hz_bg "$HZ_RUN/hazwatch.log" bin/hazwatch run -config "$config"
+hz_start_hazwatch "$config" "127.0.0.1:$http_port" || exit 1
 daemon=$HZ_LAST_PID
-if ! hz_wait "hazwatch" 30 curl -sf "http://127.0.0.1:$http_port/readyz"; then
-	tail -20 "$HZ_RUN/hazwatch.log" >&2
-	exit 1
-fi
 
 # cpu_ticks PID: user + system CPU time in clock ticks (fields 14 and 15 of
 # /proc/PID/stat, counted after the command name in parentheses).

@@ -10,6 +10,8 @@
 #   hz_start_influxd      exports HAZWATCH_INFLUX_URL; creates database hazwatch
 #   hz_bg LOG CMD...      start CMD in the background (LOG "-" for the terminal)
 #   hz_wait DESC SECS CMD...  poll CMD until it succeeds, fail after SECS
+#   hz_start_hazwatch CONFIG ADDR  bin/hazwatch run -config CONFIG, waits until
+#                         it is ready at http://ADDR; sets HZ_LAST_PID
 #   hz_stop_all           stop everything started, newest first
 #   hz_free_port VAR      a free loopback port into VAR
 
@@ -77,6 +79,15 @@ hz_wait() {
 		fi
 		sleep 0.2
 	done
+}
+
+hz_start_hazwatch() {
+	local config=$1 addr=$2
+	hz_bg "$HZ_RUN/hazwatch.log" bin/hazwatch run -config "$config"
+	if ! hz_wait "hazwatch" 30 curl -sf "http://$addr/readyz"; then
+		tail -20 "$HZ_RUN/hazwatch.log" >&2
+		return 1
+	fi
 }
 
 hz_stop_all() {
