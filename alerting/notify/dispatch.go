@@ -34,9 +34,6 @@ type DispatcherOptions struct {
 	Expiry time.Duration
 	// RetryMin and RetryMax bound the backoff between attempts (1s, 5m).
 	RetryMin, RetryMax time.Duration
-	// OutageWindow is how long new stale alerts are held to see whether most
-	// of their site goes stale together (1m).
-	OutageWindow time.Duration
 	// TickInterval is how often Run calls Tick (1s).
 	TickInterval time.Duration
 }
@@ -78,7 +75,6 @@ func NewDispatcher(cfg configs.Notify, chans map[string]Channel, opts Dispatcher
 	opts.Expiry = cmpOr(opts.Expiry, 24*time.Hour)
 	opts.RetryMin = cmpOr(opts.RetryMin, time.Second)
 	opts.RetryMax = cmpOr(opts.RetryMax, 5*time.Minute)
-	opts.OutageWindow = cmpOr(opts.OutageWindow, time.Minute)
 	opts.TickInterval = cmpOr(opts.TickInterval, time.Second)
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {

@@ -49,12 +49,15 @@ func (d *Dispatcher) countBroken(old, ev *alerting.Event) {
 	}
 }
 
+// defaultOutageWindow is notify.outage_window when the config sets none.
+const defaultOutageWindow = time.Minute
+
 // holdStale holds a new stale alert for the outage window of its site.
 func (d *Dispatcher) holdStale(st *alertState, now time.Time) {
 	st.held = true
 	o, ok := d.outages[st.ev.Site]
 	if !ok {
-		o = &outage{deadline: now.Add(d.opts.OutageWindow)}
+		o = &outage{deadline: now.Add(cmpOr(d.cfg.OutageWindow.D(), defaultOutageWindow))}
 		d.outages[st.ev.Site] = o
 	}
 	o.ids = append(o.ids, st.ev.ID)

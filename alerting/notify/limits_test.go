@@ -88,6 +88,25 @@ func TestInhibit_SiteOutageIsOneMessage(t *testing.T) {
 	}
 }
 
+func TestInhibit_ReloadChangesTheOutageWindow(t *testing.T) {
+	cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}}}}
+	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 10 }})
+	cfg.OutageWindow = configs.Duration(10 * time.Second) // from the default minute
+	if err := h.d.Reload(cfg, map[string]Channel{"duty": h.chans["duty"]}); err != nil {
+		t.Fatal(err)
+	}
+	h.d.Handle(alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
+		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"})
+	h.tick(9 * time.Second)
+	h.settled(0)
+	h.chans["duty"].quiet(t)
+	h.tick(time.Second)
+	h.settled(0)
+	if got := ids(h.chans["duty"].expect(t, 1)[0]); got[0] != "stale-GT-03" {
+		t.Errorf("after the reloaded window %v, want the stale alert", got)
+	}
+}
+
 func TestChannelRateLimit_TwentyAMinute(t *testing.T) {
 	cfg := configs.Notify{
 		Channels: []configs.Channel{{Name: "ding", Type: configs.ChannelDingTalk, RateLimit: configs.Rate{PerSecond: 20.0 / 60, Text: "20/m"}}},

@@ -141,12 +141,11 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	d.catalogue.Store(cfg.Catalogue())
 	d.dispatcher, err = notify.NewDispatcher(cfg.Notify, chans, notify.DispatcherOptions{
-		Outbox:       outbox,
-		Contacts:     func(site, sensor string) []string { return d.catalogue.Load().Contacts(site, sensor) },
-		SiteSensors:  func(site string) int { return siteSensors(d.catalogue.Load(), site) },
-		OutageWindow: cfg.Notify.OutageWindow.D(),
-		Registerer:   reg,
-		Logger:       log,
+		Outbox:      outbox,
+		Contacts:    func(site, sensor string) []string { return d.catalogue.Load().Contacts(site, sensor) },
+		SiteSensors: func(site string) int { return siteSensors(d.catalogue.Load(), site) },
+		Registerer:  reg,
+		Logger:      log,
 	})
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
