@@ -228,12 +228,7 @@ func TestResume_RepeatsGoOnAfterARestartWithoutResending(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.d.Resume([]alerting.Event{fire("a1", "hx", "GT-03", configs.LevelRed), risen})
-	h.tick(29 * time.Minute)
-	h.settled(0)
-	h.chans["duty"].quiet(t)
-	h.tick(time.Minute)
-	h.settled(0)
-	if got := ids(h.chans["duty"].expect(t, 1)[0]); got[0] != "a1" {
+	if got := h.firstSentAt(t, "duty", 29*time.Minute, 30*time.Minute); got != "a1" {
 		t.Errorf("repeated %v, want a1 (a2 stays acknowledged)", got)
 	}
 	h.chans["duty"].quiet(t)

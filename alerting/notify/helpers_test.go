@@ -203,6 +203,19 @@ func (h *harness) settled(pending int) {
 	}
 }
 
+// firstSentAt moves the clock by early and checks that channel sends
+// nothing, then by the rest of due and returns the first alert id of the
+// one message channel sends then.
+func (h *harness) firstSentAt(t *testing.T, channel string, early, due time.Duration) string {
+	t.Helper()
+	h.tick(early)
+	h.settled(0)
+	h.chans[channel].quiet(t)
+	h.tick(due - early)
+	h.settled(0)
+	return ids(h.chans[channel].expect(t, 1)[0])[0]
+}
+
 // count returns hazwatch_notifications_total for channel and result.
 func (h *harness) count(channel, result string) float64 {
 	return testutil.ToFloat64(h.d.m.total.WithLabelValues(channel, result))

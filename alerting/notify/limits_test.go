@@ -97,12 +97,7 @@ func TestInhibit_ReloadChangesTheOutageWindow(t *testing.T) {
 	}
 	h.d.Handle(alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
 		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"})
-	h.tick(9 * time.Second)
-	h.settled(0)
-	h.chans["duty"].quiet(t)
-	h.tick(time.Second)
-	h.settled(0)
-	if got := ids(h.chans["duty"].expect(t, 1)[0]); got[0] != "stale-GT-03" {
+	if got := h.firstSentAt(t, "duty", 9*time.Second, 10*time.Second); got != "stale-GT-03" {
 		t.Errorf("after the reloaded window %v, want the stale alert", got)
 	}
 }
