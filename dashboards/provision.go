@@ -32,9 +32,7 @@ func Provision(ctx context.Context, cfg *configs.Config, log *slog.Logger) error
 		return err
 	}
 	changes, err := Push(ctx, NewClient(cfg.Grafana.URL, cfg.Grafana.Token), set)
-	counts := map[Outcome]int{}
 	for _, ch := range changes {
-		counts[ch.Outcome]++
 		if ch.Outcome != Unchanged {
 			log.Info("grafana object provisioned", "object", ch.Object, "uid", ch.UID, "outcome", string(ch.Outcome))
 		}
@@ -42,6 +40,7 @@ func Provision(ctx context.Context, cfg *configs.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("provision grafana at %s: %w", cfg.Grafana.URL, err)
 	}
+	counts := Tally(changes)
 	log.Info("grafana provisioned", "url", cfg.Grafana.URL, "created", counts[Created],
 		"updated", counts[Updated], "unchanged", counts[Unchanged])
 	return nil

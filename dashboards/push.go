@@ -29,6 +29,15 @@ type Change struct {
 	Outcome Outcome
 }
 
+// Tally counts changes by outcome.
+func Tally(changes []Change) map[Outcome]int {
+	counts := map[Outcome]int{}
+	for _, ch := range changes {
+		counts[ch.Outcome]++
+	}
+	return counts
+}
+
 // Push creates or updates the datasource, the folder and the dashboards of
 // set in Grafana and reports what it did to each. Objects that already match
 // are left alone, so a second push of the same set changes nothing.

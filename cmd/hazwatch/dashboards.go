@@ -67,15 +67,14 @@ func pushDashboards(cfg *configs.Config, set *dashboards.Set, stdout, stderr io.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	changes, err := dashboards.Push(ctx, dashboards.NewClient(cfg.Grafana.URL, cfg.Grafana.Token), set)
-	counts := map[dashboards.Outcome]int{}
 	for _, ch := range changes {
-		counts[ch.Outcome]++
 		fmt.Fprintf(stdout, "%-9s %-10s %s %s\n", ch.Outcome, ch.Object, ch.UID, ch.Title)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "dashboards:", err)
 		return 1
 	}
+	counts := dashboards.Tally(changes)
 	fmt.Fprintf(stdout, "%s: %d created, %d updated, %d unchanged\n", cfg.Grafana.URL,
 		counts[dashboards.Created], counts[dashboards.Updated], counts[dashboards.Unchanged])
 	return 0
