@@ -336,3 +336,37 @@ func TestWireConn_ReadsASteadyStreamEveryIntervalUnlessBehind(t *testing.T) {
 		})
 	}
 }
+
+// repeatConn is a broker connection that sends the same chunk for ever.
+type repeatConn struct {
+	net.Conn
+	chunk []byte
+}
+
+func (c *repeatConn) Read(p []byte) (int, error) { return copy(p, c.chunk), nil }
+
+// BenchmarkWireConn_ReceiveAndAck measures taking one QoS 1 PUBLISH off the
+// wire and queueing its PUBACK, the per-message work paho's goroutines did.
+func BenchmarkWireConn_ReceiveAndAck(b *testing.B) {
+	const perChunk = 100
+	var chunk []packets.ControlPacket
+	for i := range perChunk {
+		chunk = append(chunk, publishOf(1, uint16(i+1), "sensors/plant-a/gas_lel/GT-01", `{"v":12.5,"ts":1700000000000}`))
+	}
+	pipe, broker := net.Pipe()
+	go io.Copy(io.Discard, broker) //nolint:errcheck // drains the acknowledgements
+	w := newWireConn(&repeatConn{Conn: pipe, chunk: encode(b, chunk...)}, func(_, _ []byte, ack Ack) { ack.send() })
+	defer w.Close()
+	b.ReportAllocs()
+	// The steps of Read for one PUBLISH; Read itself returns only at a
+	// packet for paho, and this broker sends none.
+	for b.Loop() {
+		first, header, length, err := w.fixedHeader()
+		if err == nil {
+			err = w.takePublish(first, header, length)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
