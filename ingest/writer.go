@@ -123,9 +123,6 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger)
 // InfluxDB. Write must not be called after Close.
 func (w *Writer) Write(lines []byte, ack Ack) {
 	n := bytes.Count(lines, []byte{'\n'})
-	if ack.to != nil {
-		w.unacked.Add(1)
-	}
 	w.mu.Lock()
 	if w.cur == nil {
 		w.cur = w.newBatchLocked()
@@ -134,6 +131,8 @@ func (w *Writer) Write(lines []byte, ack Ack) {
 	b.buf = append(b.buf, lines...)
 	b.points += n
 	if ack.to != nil {
+		// Counted before the batch can reach the goroutine that sends it.
+		w.unacked.Add(1)
 		b.acks = append(b.acks, ack)
 	}
 	full := b.points >= w.size
