@@ -51,6 +51,15 @@ type Event struct {
 	At        time.Time
 	// Message is the Chinese text of the transition, from the default template.
 	Message string
+
+	// Seq is the transition's position in the engine's journal, which
+	// records it durably before the reading that caused it is acknowledged;
+	// notification resumes after the last Seq it committed. 0: not journaled.
+	Seq uint64
+	// Received is when the daemon took the reading (or ran the tick) that
+	// caused the transition, on the wall clock: where the alert latency
+	// metrics start.
+	Received time.Time
 }
 
 // Rose reports whether the transition raised the alert's level (a new alert included).
