@@ -30,6 +30,17 @@ type Engine struct {
 	shards  [numShards]shard
 	metrics *metrics
 
+	// journal records readings and transitions durably; nil for an engine
+	// that keeps no state on disk (replay, tests).
+	journal *Journal
+	lastJID atomic.Uint32
+	// restoring is set while Restore replays the journal: readings then
+	// move timers and fits, and the journal's transitions alone move levels.
+	restoring bool
+	// orphans are alerts restored firing whose rule is gone, by alert id;
+	// Restore resolves them once the journal is replayed.
+	orphans map[string]orphan
+
 	// queued holds transitions found outside Observe and Tick (rules removed
 	// by Reload or LoadState); the next Tick returns them.
 	mu     sync.Mutex
@@ -99,6 +110,10 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	}
 	s.lastAt = t
 	s.value, s.at = r.Value, r.Time
+	if e.journal != nil && len(s.state) > 0 {
+		jid := e.journalSeries(s)
+		e.journal.append(func(b []byte, seq uint64) []byte { return appendReadingRecord(b, seq, jid, t, r.Value) })
+	}
 	for i := range s.state {
 		a := &s.state[i]
 		// A fit shared by the rules of its window takes the reading from

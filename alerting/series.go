@@ -27,6 +27,8 @@ type series struct {
 	lastAt int64
 	// changedAt is when the value last changed, for stuck sensors.
 	changedAt int64
+	// jid numbers the series in the journal; 0 until the journal names it.
+	jid uint32
 }
 
 // newSeries returns the series of key, which appendSeriesKey made from r,

@@ -1,8 +1,9 @@
 package alerting
 
 import (
+	"bufio"
+	"encoding/gob"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,9 @@ import (
 )
 
 // stateVersion is written into saved state; a file of another version is
-// refused rather than misread.
-const stateVersion = 1
+// refused rather than misread. Version 1 was JSON, rewritten whole every 10
+// seconds; it still loads, as a snapshot with no journal after it.
+const stateVersion = 2
 
 // savedState is the engine's state as written by SaveState.
 type savedState struct {
@@ -24,6 +26,10 @@ type savedState struct {
 }
 
 type savedSeries struct {
+	// Jid is the series' number in the journal, Cut the journal sequence up
+	// to which its records are in this state.
+	Jid       uint32          `json:"jid,omitempty"`
+	Cut       uint64          `json:"cut,omitempty"`
 	ID        reading.Reading `json:"id"`
 	LastAt    int64           `json:"last_at"`
 	ChangedAt int64           `json:"changed_at"`
@@ -49,18 +55,31 @@ type savedAlert struct {
 }
 
 // SaveState writes the state of every series with rules: alerts firing and
-// pending, fit windows and last-seen times, as JSON.
+// pending, fit windows and last-seen times, in gob. Each shard is saved under
+// its lock together with the journal's sequence at that moment.
 func (e *Engine) SaveState(w io.Writer) error {
 	st := savedState{Version: stateVersion}
 	for i := range e.shards {
 		sh := &e.shards[i]
 		sh.mu.Lock()
+		var cut uint64
+		if e.journal != nil {
+			cut = e.journal.LastSeq()
+		}
 		for _, s := range sh.series {
-			st.Series = append(st.Series, s.save())
+			if len(s.state) == 0 {
+				continue // nothing to restore; the next reading starts it again
+			}
+			if s.jid == 0 {
+				s.jid = e.lastJID.Add(1)
+			}
+			saved := s.save()
+			saved.Jid, saved.Cut = s.jid, cut
+			st.Series = append(st.Series, saved)
 		}
 		sh.mu.Unlock()
 	}
-	if err := json.NewEncoder(w).Encode(&st); err != nil {
+	if err := gob.NewEncoder(w).Encode(&st); err != nil {
 		return fmt.Errorf("write alert state: %w", err)
 	}
 	return nil
@@ -87,45 +106,57 @@ func (s *series) save() savedSeries {
 	return out
 }
 
-// LoadState replaces the engine's state with what SaveState wrote, moving
-// each series onto the current rules as Reload does: an alert that was
-// firing is firing again, without a new event, and the alerts of rules no
-// longer configured resolve on the next Tick.
-func (e *Engine) LoadState(r io.Reader) error {
+// loadState adds the series of a state SaveState wrote (or version 1's
+// JSON) to a restoring engine, moving each onto the current rules as Reload
+// does, and returns each with its cut. Nothing of a state that does not
+// decode whole is applied.
+func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
+	br := bufio.NewReader(r)
 	var st savedState
-	if err := json.NewDecoder(r).Decode(&st); err != nil {
-		return fmt.Errorf("read alert state: %w", err)
+	var err error
+	if first, _ := br.Peek(1); len(first) == 1 && first[0] == '{' {
+		err = json.NewDecoder(br).Decode(&st)
+		if err == nil && st.Version == 1 {
+			st.Version = stateVersion
+		}
+	} else {
+		err = gob.NewDecoder(br).Decode(&st)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read alert state: %w", err)
 	}
 	if st.Version != stateVersion {
-		return fmt.Errorf("read alert state: version %d, want %d", st.Version, stateVersion)
+		return nil, fmt.Errorf("read alert state: version %d, want %d", st.Version, stateVersion)
+	}
+	for i := range st.Series {
+		for _, sa := range st.Series[i].Alerts {
+			if sa.Level > configs.LevelRed {
+				return nil, fmt.Errorf("read alert state: series %d, rule %q: no level %d", i, sa.Rule, sa.Level)
+			}
+		}
 	}
 	rs := e.rules.Load()
-	var resolved []Event
+	cuts := make(map[*series]uint64, len(st.Series))
 	for i := range st.Series {
 		saved := &st.Series[i]
 		s := newSeries(string(appendSeriesKey(nil, &saved.ID)), &saved.ID)
-		s.lastAt, s.changedAt = saved.LastAt, saved.ChangedAt
+		s.lastAt, s.changedAt, s.jid = saved.LastAt, saved.ChangedAt, saved.Jid
+		if s.jid > e.lastJID.Load() {
+			e.lastJID.Store(s.jid)
+		}
 		old := make([]alert, len(saved.Alerts))
 		for j, sa := range saved.Alerts {
-			if sa.Level > configs.LevelRed {
-				return fmt.Errorf("read alert state: series %q, rule %q: no level %d", s.key, sa.Rule, sa.Level)
-			}
 			old[j] = sa.restore()
 		}
 		sh := &e.shards[e.shardOf([]byte(s.key))]
 		sh.mu.Lock()
-		resolved = e.migrate(s, rs, old, s.at, resolved)
-		for j := range s.state {
-			if l := s.state[j].level(); l != configs.LevelNone {
-				e.metrics.restored(l)
-			}
-		}
+		e.migrate(s, rs, old, s.at, nil)
 		sh.series[s.key] = s
 		sh.nextStale = 0
 		sh.mu.Unlock()
+		cuts[s] = saved.Cut
 	}
-	e.queue(resolved)
-	return nil
+	return cuts, nil
 }
 
 // restore rebuilds an alert whose rule is known by name and fingerprint
@@ -157,44 +188,32 @@ func (sa *savedAlert) restore() alert {
 	return a
 }
 
-// SaveStateFile writes the state to path atomically: to a temporary file in
-// the same directory, synced, then renamed over path.
-func (e *Engine) SaveStateFile(path string) error {
+// writeFileAtomic writes path through write: to a temporary file in the
+// same directory, synced, then renamed over path.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("save alert state: %w", err)
+		return err
 	}
 	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
-	if err := e.SaveState(f); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("save alert state: %w", err)
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("save alert state: %w", err)
+		return err
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("save alert state: %w", err)
+		return err
 	}
-	return nil
-}
-
-// LoadStateFile loads the state saved at path. A missing file is a first
-// start, not an error.
-func (e *Engine) LoadStateFile(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load alert state: %w", err)
-	}
-	defer f.Close()
-	if err := e.LoadState(f); err != nil {
-		return fmt.Errorf("load alert state from %s: %w", path, err)
-	}
-	return nil
+	return syncDir(filepath.Dir(path))
 }

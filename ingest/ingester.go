@@ -15,10 +15,12 @@ import (
 	"hazwatch/reading"
 )
 
-// Observer receives every stored reading, in order per series; the alert
-// engine is one. r is valid only during the call.
+// Observer receives every reading, in order per series, before it is handed
+// to the writer, so that whatever it records about the reading is recorded
+// before the message is acknowledged; the alert engine is one. received is
+// when the message arrived. r is valid only during the call.
 type Observer interface {
-	Observe(r *reading.Reading)
+	Observe(r *reading.Reading, received time.Time)
 }
 
 // stopFlush bounds how long Stop waits for the points taken to be stored or
@@ -133,9 +135,9 @@ func (r *receiver) receive(topic, payload []byte, ack Ack) {
 	r.handle(string(topic), payload, ack, time.Now())
 }
 
-// handle decodes one message and passes its readings on: the points to the
-// writer, which acknowledges the message once they are stored or spooled,
-// and the readings to the observer.
+// handle decodes one message and passes its readings on: to the observer,
+// then their points to the writer, which acknowledges the message once they
+// are stored or spooled.
 func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Time) {
 	if max := r.cfg.MaxPayloadBytes; max > 0 && len(payload) > max {
 		r.reject(topic, payload, ack, reject(ReasonTooLarge, "payload of %d bytes, limit %d", len(payload), max), arrival)
@@ -158,12 +160,12 @@ func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Ti
 		r.lines = r.readings[n].AppendLine(r.lines)
 	}
 	r.m.Readings.Add(float64(len(r.readings)))
-	r.w.Write(r.lines, ack)
 	if r.obs != nil {
 		for n := range r.readings {
-			r.obs.Observe(&r.readings[n])
+			r.obs.Observe(&r.readings[n], arrival)
 		}
 	}
+	r.w.Write(r.lines, ack)
 }
 
 // reject counts, logs and dead-letters a message that cannot be used, then

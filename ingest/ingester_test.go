@@ -29,7 +29,7 @@ type recorder struct {
 	seen []string
 }
 
-func (r *recorder) Observe(rd *reading.Reading) {
+func (r *recorder) Observe(rd *reading.Reading, _ time.Time) {
 	r.mu.Lock()
 	r.seen = append(r.seen, rd.Sensor+"="+strconv.FormatFloat(rd.Value, 'g', -1, 64))
 	r.mu.Unlock()

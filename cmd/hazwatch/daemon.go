@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -31,8 +32,13 @@ import (
 )
 
 const (
-	stateSaveInterval = 10 * time.Second
-	staleTickInterval = time.Second
+	// checkpointInterval and checkpointBytes say how often the alert state is
+	// written whole, so that the journal replayed at a start stays short:
+	// every few minutes, or sooner once the journal has grown by so much.
+	checkpointInterval = 5 * time.Minute
+	checkpointBytes    = 64 << 20
+	checkpointPoll     = 10 * time.Second
+	staleTickInterval  = time.Second
 	configPollPeriod  = 2 * time.Second
 	shutdownTimeout   = 20 * time.Second
 )
@@ -76,7 +82,7 @@ type daemon struct {
 	engine     *alerting.Engine
 	writer     *ingest.Writer
 	dispatcher *notify.Dispatcher
-	statePath  string
+	journal    *alerting.Journal
 	cfg        *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
 	// catalogue is cfg's site catalogue, read by the dispatcher's goroutines
 	// for contacts and sensor counts, so swapped atomically on a reload.
@@ -85,16 +91,21 @@ type daemon struct {
 	reloads *prometheus.CounterVec
 }
 
-// Observe evaluates one reading; the ingester calls it in order per series.
-func (d *daemon) Observe(r *reading.Reading) {
-	for _, ev := range d.engine.Observe(r) {
-		d.emit(ev)
-	}
+// Observe evaluates one reading; the ingester calls it in order per series,
+// before it writes the reading and acknowledges its message.
+func (d *daemon) Observe(r *reading.Reading, received time.Time) {
+	d.emit(d.engine.Observe(r), received)
 }
 
-func (d *daemon) emit(ev alerting.Event) {
-	d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
-	d.dispatcher.Handle(ev)
+// emit stores the transitions caused by one reading or tick and hands them
+// to notification.
+func (d *daemon) emit(events []alerting.Event, received time.Time) {
+	for i := range events {
+		ev := &events[i]
+		ev.Received = received
+		d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
+		d.dispatcher.Handle(*ev)
+	}
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
@@ -104,31 +115,49 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	engine, err := alerting.NewEngine(cfg, reg)
+	if err != nil {
+		return fmt.Errorf("alert rules: %w", err)
+	}
+	journal, err := alerting.OpenJournal(filepath.Join(cfg.DataDir, "journal"), log)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	restored, stats, err := engine.Restore(journal, filepath.Join(cfg.DataDir, legacyStateFile), math.MaxUint64)
+	if err != nil {
+		return fmt.Errorf("restore alert state: %w", err)
+	}
+	_ = restored
+	log.Info("alert state restored", "series", stats.Series, "journal_records", stats.Records,
+		"corrupt_records", stats.Corrupt, "torn_segments", stats.TornSegment, "active", len(engine.Active()),
+		"took", stats.Duration.Round(time.Millisecond))
+	registerJournalMetrics(reg, journal)
+
 	spool, err := ingest.OpenSpool(cfg.InfluxDB.Spool.Dir, int64(cfg.InfluxDB.Spool.MaxBytes))
 	if err != nil {
 		return fmt.Errorf("open spool: %w", err)
 	}
 	metrics := ingest.NewMetrics(reg)
-	writer, err := ingest.NewWriter(cfg.InfluxDB, spool, metrics, log)
+	// No message is acknowledged before the transitions its readings caused
+	// are in the journal.
+	gate := ingest.WithAckGate(func() {
+		if err := journal.WaitDurable(journal.LastSeq()); err != nil {
+			log.Error("acknowledging readings whose alert transitions are not durable", "err", err)
+		}
+	})
+	writer, err := ingest.NewWriter(cfg.InfluxDB, spool, metrics, log, gate)
 	if err != nil {
 		return fmt.Errorf("influxdb writer: %w", err)
 	}
 
-	engine, err := alerting.NewEngine(cfg, reg)
-	if err != nil {
-		return fmt.Errorf("alert rules: %w", err)
-	}
 	d := &daemon{
-		log: log, engine: engine, writer: writer, cfg: cfg,
-		statePath: filepath.Join(cfg.DataDir, "alert-state"),
+		log: log, engine: engine, writer: writer, cfg: cfg, journal: journal,
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hazwatch_config_reloads_total", Help: "Config reloads by result (ok, invalid).",
 		}, []string{"result"}),
 	}
 	reg.MustRegister(d.reloads)
-	if err := engine.LoadStateFile(d.statePath); err != nil {
-		log.Warn("alert state not restored; starting fresh", "path", d.statePath, "err", err)
-	}
 
 	outbox, err := notify.OpenOutbox(filepath.Join(cfg.DataDir, "outbox.db"))
 	if err != nil {
@@ -191,6 +220,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = d.dispatcher.Run(runCtx) })
 	wg.Go(func() { d.tick(runCtx) })
+	wg.Go(func() { d.checkpoints(runCtx) })
 	wg.Go(func() { d.watchConfig(runCtx) })
 	if cfg.Grafana.ProvisionOnStart {
 		wg.Go(func() {
@@ -218,7 +248,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := writer.Close(shutdownCtx); err != nil {
 		log.Error("flush to influxdb", "err", err)
 	}
-	d.saveState()
+	d.checkpoint()
 	d.dispatcher.Close()
 	_ = srv.Shutdown(shutdownCtx)
 	return nil
@@ -236,31 +266,66 @@ func buildChannels(cfg *configs.Config) (map[string]notify.Channel, error) {
 	return chans, nil
 }
 
-// tick runs the stale rules on the daemon's clock and saves the alert state
-// now and then, so that a crash loses at most a few seconds of it.
+// tick runs the stale rules on the daemon's clock.
 func (d *daemon) tick(ctx context.Context) {
 	stale := time.NewTicker(staleTickInterval)
 	defer stale.Stop()
-	save := time.NewTicker(stateSaveInterval)
-	defer save.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-stale.C:
-			for _, ev := range d.engine.Tick(now) {
-				d.emit(ev)
-			}
-		case <-save.C:
-			d.saveState()
+			d.emit(d.engine.Tick(now), now)
 		}
 	}
 }
 
-func (d *daemon) saveState() {
-	if err := d.engine.SaveStateFile(d.statePath); err != nil {
-		d.log.Error("save alert state", "path", d.statePath, "err", err)
+// checkpoints writes the alert state whole every checkpointInterval, or
+// sooner once the journal has grown by checkpointBytes.
+func (d *daemon) checkpoints(ctx context.Context) {
+	poll := time.NewTicker(checkpointPoll)
+	defer poll.Stop()
+	last, written := time.Now(), d.journal.BytesWritten()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-poll.C:
+			if now.Sub(last) < checkpointInterval && d.journal.BytesWritten()-written < checkpointBytes {
+				continue
+			}
+			d.checkpoint()
+			last, written = now, d.journal.BytesWritten()
+		}
 	}
+}
+
+// legacyStateFile is where versions before the journal kept the alert state;
+// it is read when there is no snapshot yet and removed after the first.
+const legacyStateFile = "alert-state"
+
+func (d *daemon) checkpoint() {
+	if err := d.engine.Checkpoint(math.MaxUint64); err != nil {
+		d.log.Error("alert state checkpoint", "err", err)
+		return
+	}
+	if err := os.Remove(filepath.Join(d.cfg.DataDir, legacyStateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("remove the alert state file of an earlier version", "err", err)
+	}
+}
+
+// registerJournalMetrics exports what the alert journal has written.
+func registerJournalMetrics(reg prometheus.Registerer, j *alerting.Journal) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hazwatch_alert_journal_bytes_total",
+			Help: "Bytes the alert journal has written (readings and transitions).",
+		}, func() float64 { return float64(j.BytesWritten()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hazwatch_alert_journal_fsyncs_total",
+			Help: "fsyncs of the alert journal; each makes durable every record appended before it.",
+		}, func() float64 { return float64(j.Syncs()) }),
+	)
 }
 
 // watchConfig reloads on SIGHUP and when the file changes.
