@@ -95,31 +95,37 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 		s = newSeries(string(key), r)
 		sh.series[s.key] = s
 	}
+	return e.observe(sh, s, r.Value, r.Time)
+}
+
+// observe evaluates the rules of s, in shard sh whose lock the caller
+// holds, on its reading of value v at time at.
+func (e *Engine) observe(sh *shard, s *series, v float64, at time.Time) []Event {
 	var out []Event
 	if rs := e.rules.Load(); s.rules != rs {
-		out = e.migrate(s, rs, s.state, r.Time, out)
+		out = e.migrate(s, rs, s.state, at, out)
 	}
-	t := r.Time.UnixNano()
+	t := at.UnixNano()
 	// An out-of-order reading would move state backwards in time; a value
 	// that is not finite would poison the fits' running sums.
-	if s.lastAt != 0 && t <= s.lastAt || !reading.Valid(r.Value) {
+	if s.lastAt != 0 && t <= s.lastAt || !reading.Valid(v) {
 		return out
 	}
-	if s.lastAt == 0 || r.Value != s.value {
+	if s.lastAt == 0 || v != s.value {
 		s.changedAt = t
 	}
 	s.lastAt = t
-	s.value, s.at = r.Value, r.Time
+	s.value, s.at = v, at
 	if e.journal != nil && len(s.state) > 0 {
 		jid := e.journalSeries(s)
-		e.journal.append(func(b []byte, seq uint64) []byte { return appendReadingRecord(b, seq, jid, t, r.Value) })
+		e.journal.append(func(b []byte, seq uint64) []byte { return appendReadingRecord(b, seq, jid, t, v) })
 	}
 	for i := range s.state {
 		a := &s.state[i]
 		// A fit shared by the rules of its window takes the reading from
 		// the first of them, before any of them reads the line.
 		if a.fit != nil && a.fit.newest < t {
-			a.fit.add(t, r.Value, a.rule.window)
+			a.fit.add(t, v, a.rule.window)
 		}
 		out = e.evaluate(s, a, t, out)
 		if a.rule.typ == configs.TypeStale {
@@ -201,6 +207,11 @@ func (e *Engine) Active() []Event {
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// shardFor returns the shard of series s.
+func (e *Engine) shardFor(s *series) *shard {
+	return &e.shards[maphash.String(e.seed, s.key)%numShards]
 }
 
 func (e *Engine) shardOf(key []byte) uint64 {

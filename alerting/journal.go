@@ -199,16 +199,20 @@ func (j *Journal) WaitDurable(seq uint64) error {
 }
 
 // rotate makes the records appended from now on go to a new segment and
-// returns the sequence that segment starts with.
+// returns, once that segment exists, the sequence it starts with.
 func (j *Journal) rotate() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.rotateAt == 0 {
 		j.rotateAt = j.last + 1
 		j.rotations = append(j.rotations, rotation{offset: len(j.pending), first: j.rotateAt})
-		j.cond.Broadcast()
 	}
-	return j.rotateAt
+	first := j.rotateAt
+	for j.rotateAt == first && j.err == nil && !j.closed {
+		j.cond.Broadcast()
+		j.cond.Wait()
+	}
+	return first
 }
 
 // write is the writer goroutine: it takes what was appended, writes it to the
@@ -275,6 +279,7 @@ func (j *Journal) writeOut(buf []byte, rots []rotation) error {
 		if j.rotateAt == r.first {
 			j.rotateAt = 0
 		}
+		j.cond.Broadcast()
 		j.mu.Unlock()
 	}
 	if err := j.writeChunk(buf[from:]); err != nil {

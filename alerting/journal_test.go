@@ -35,7 +35,7 @@ func TestJournal_RestartResumesFromTheLastRecordedTransition(t *testing.T) {
 	if got := observeAll(e, "gas_lel", []point{{0, 30}}); !slices.Equal(got, []string{"0s firing yellow thr=25"}) {
 		t.Fatalf("fire: %q", got)
 	}
-	if err := e.Checkpoint(math.MaxUint64); err != nil {
+	if _, err := e.Checkpoint(math.MaxUint64); err != nil {
 		t.Fatal(err)
 	}
 	if got := observeAll(e, "gas_lel", []point{{12, 10}}); !slices.Equal(got, []string{"12s resolved yellow thr=25"}) {
@@ -184,13 +184,13 @@ func TestJournal_CheckpointKeepsWhatNotificationStillNeeds(t *testing.T) {
 	e, j := journaledEngine(t, dir, nil, instantGas())
 	r := sensorReading("gas", "gas_lel", "S1", point{0, 30})
 	fired := e.Observe(&r)[0]
-	if err := e.Checkpoint(fired.Seq); err != nil {
+	if _, err := e.Checkpoint(fired.Seq); err != nil {
 		t.Fatal(err)
 	}
 	if segs, _ := j.segments(); len(segs) != 2 {
 		t.Fatalf("%d segments after a checkpoint that must keep seq %d, want 2", len(segs), fired.Seq)
 	}
-	if err := e.Checkpoint(math.MaxUint64); err != nil {
+	if _, err := e.Checkpoint(math.MaxUint64); err != nil {
 		t.Fatal(err)
 	}
 	if segs, _ := j.segments(); len(segs) != 1 {

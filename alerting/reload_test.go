@@ -99,7 +99,7 @@ func TestState_SurvivesARestart(t *testing.T) {
 					t.Fatalf("before restart:\n got %q\nwant %q", got, tt.wantBefore)
 				}
 				if checkpoint {
-					if err := before.Checkpoint(math.MaxUint64); err != nil {
+					if _, err := before.Checkpoint(math.MaxUint64); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -184,11 +184,12 @@ func (r *replayer) apply(p []byte) {
 	if rec.seq <= r.cuts[s] {
 		return // already in the snapshot
 	}
+	sh := e.shardFor(s)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	switch rec.typ {
 	case recReading:
-		id := s.identity()
-		id.Value, id.Time = rec.v, time.Unix(0, rec.t).UTC()
-		e.Observe(&id)
+		e.observe(sh, s, rec.v, time.Unix(0, rec.t).UTC())
 	case recTransition:
 		e.applyTransition(s, &rec.ev, rec.below)
 	}
@@ -212,10 +213,8 @@ func (e *Engine) restoredSeries(id *reading.Reading, jid uint32) *series {
 }
 
 // applyTransition sets the level of ev's alert on s to what ev recorded.
+// The caller holds s's shard lock.
 func (e *Engine) applyTransition(s *series, ev *Event, below bool) {
-	sh := &e.shards[e.shardOf([]byte(s.key))]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	a := s.alertOf(ev.Rule, ev.Type)
 	if a == nil {
 		// The rule is gone: an alert it left firing resolves after the replay.
@@ -283,7 +282,7 @@ func (e *Engine) countRestored() {
 func (e *Engine) resolveOrphans() {
 	var resolved []Event
 	for _, o := range e.orphans {
-		sh := &e.shards[e.shardOf([]byte(o.s.key))]
+		sh := e.shardFor(o.s)
 		sh.mu.Lock()
 		e.metrics.restored(o.a.level())
 		resolved = e.transition(o.s, &o.a, configs.LevelNone, detail{}, o.s.at, resolved)
@@ -297,19 +296,23 @@ func (e *Engine) resolveOrphans() {
 // from keepFrom on (those notification has not yet committed). Each shard is
 // saved under its lock with the journal's sequence at that moment, its cut:
 // the shard's records up to the cut are in the snapshot, later ones are
-// replayed over it.
-func (e *Engine) Checkpoint(keepFrom uint64) error {
+// replayed over it. It returns the snapshot's size.
+func (e *Engine) Checkpoint(keepFrom uint64) (int64, error) {
 	j := e.journal
 	if j == nil {
-		return errors.New("alert checkpoint: no journal")
+		return 0, errors.New("alert checkpoint: no journal")
 	}
 	boundary := j.rotate()
 	path := filepath.Join(j.dir, snapshotFile)
 	if err := writeFileAtomic(path, e.SaveState); err != nil {
-		return fmt.Errorf("alert checkpoint: %w", err)
+		return 0, fmt.Errorf("alert checkpoint: %w", err)
 	}
 	if err := j.removeBefore(min(boundary, keepFrom)); err != nil {
-		return fmt.Errorf("alert checkpoint: %w", err)
+		return 0, fmt.Errorf("alert checkpoint: %w", err)
 	}
-	return nil
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, fmt.Errorf("alert checkpoint: %w", err)
+	}
+	return fi.Size(), nil
 }

@@ -2,10 +2,12 @@ package alerting
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,7 +50,11 @@ type savedAlert struct {
 	StartedAt   int64         `json:"started_at,omitempty"`
 	// Machine is left out while it holds nothing, as for most alerts most of
 	// the time, which keeps the file and the time to write it small.
-	Machine   *machine  `json:"machine,omitempty"`
+	Machine *machine `json:"machine,omitempty"`
+	// Fit is the fit window's samples (see encodeSamples), saved with the
+	// first alert of the series that shares it. FitTimes and FitValues are
+	// how version 1 saved them, with every alert.
+	Fit       []byte    `json:"-"`
 	FitTimes  []int64   `json:"fit_times,omitempty"`
 	FitValues []float64 `json:"fit_values,omitempty"`
 	Last      *Event    `json:"last,omitempty"`
@@ -99,11 +105,44 @@ func (s *series) save() savedSeries {
 				sa.Machine = &m
 			}
 		}
-		if a.fit != nil {
-			sa.FitTimes, sa.FitValues = a.fit.samples()
+		if a.fit != nil && !slices.ContainsFunc(s.state[:i], func(b alert) bool { return b.fit == a.fit }) {
+			sa.Fit = encodeSamples(a.fit.samples())
 		}
 	}
 	return out
+}
+
+// encodeSamples packs a fit's samples, oldest first, as the first sample's
+// time (Unix ns) and value, then each sample's seconds and value after the
+// first as float32: 8 bytes a sample, as precise as the fit holds them.
+func encodeSamples(ts []int64, vs []float64) []byte {
+	if len(ts) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 16+8*len(ts))
+	b = binary.LittleEndian.AppendUint64(b, uint64(ts[0]))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(vs[0]))
+	for i := range ts {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(float64(ts[i]-ts[0])/1e9)))
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(vs[i]-vs[0])))
+	}
+	return b
+}
+
+// decodeSamples unpacks what encodeSamples packed.
+func decodeSamples(b []byte) (ts []int64, vs []float64, ok bool) {
+	if len(b) < 16 || (len(b)-16)%8 != 0 {
+		return nil, nil, false
+	}
+	t0 := int64(binary.LittleEndian.Uint64(b))
+	v0 := math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
+	for p := b[16:]; len(p) > 0; p = p[8:] {
+		dt := float64(math.Float32frombits(binary.LittleEndian.Uint32(p)))
+		dv := float64(math.Float32frombits(binary.LittleEndian.Uint32(p[4:])))
+		ts = append(ts, t0+int64(dt*1e9))
+		vs = append(vs, v0+dv)
+	}
+	return ts, vs, true
 }
 
 // loadState adds the series of a state SaveState wrote (or version 1's
@@ -148,7 +187,7 @@ func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
 		for j, sa := range saved.Alerts {
 			old[j] = sa.restore()
 		}
-		sh := &e.shards[e.shardOf([]byte(s.key))]
+		sh := e.shardFor(s)
 		sh.mu.Lock()
 		e.migrate(s, rs, old, s.at, nil)
 		sh.series[s.key] = s
@@ -172,13 +211,17 @@ func (sa *savedAlert) restore() alert {
 	if sa.Machine != nil {
 		a.st.m = *sa.Machine
 	}
+	ts, vs := sa.FitTimes, sa.FitValues
+	if len(sa.Fit) > 0 {
+		ts, vs, _ = decodeSamples(sa.Fit)
+	}
 	// A fit needs its samples in time order; a window that is not is dropped
 	// and refills from the next readings.
-	if len(sa.FitTimes) > 0 && len(sa.FitTimes) == len(sa.FitValues) && slices.IsSorted(sa.FitTimes) {
+	if len(ts) > 0 && len(ts) == len(vs) && slices.IsSorted(ts) {
 		a.fit = &fit{}
-		window := sa.FitTimes[len(sa.FitTimes)-1] - sa.FitTimes[0]
-		for k, t := range sa.FitTimes {
-			a.fit.add(t, sa.FitValues[k], window)
+		window := ts[len(ts)-1] - ts[0]
+		for k, t := range ts {
+			a.fit.add(t, vs[k], window)
 		}
 	}
 	if a.st.level == configs.LevelNone {

@@ -32,11 +32,11 @@ import (
 )
 
 const (
-	// checkpointInterval and checkpointBytes say how often the alert state is
-	// written whole, so that the journal replayed at a start stays short:
-	// every few minutes, or sooner once the journal has grown by so much.
-	checkpointInterval = 5 * time.Minute
-	checkpointBytes    = 64 << 20
+	// The alert state is written whole once the journal has grown by as
+	// much as the last snapshot (at least checkpointMinBytes): the state
+	// written stays within twice the journal's own rate, whatever the number
+	// of series, and a start replays at most a snapshot's worth of journal.
+	checkpointMinBytes = 16 << 20
 	checkpointPoll     = 10 * time.Second
 	staleTickInterval  = time.Second
 	configPollPeriod  = 2 * time.Second
@@ -280,22 +280,24 @@ func (d *daemon) tick(ctx context.Context) {
 	}
 }
 
-// checkpoints writes the alert state whole every checkpointInterval, or
-// sooner once the journal has grown by checkpointBytes.
+// checkpoints writes the alert state whole once the journal has grown by
+// the size of the last snapshot.
 func (d *daemon) checkpoints(ctx context.Context) {
 	poll := time.NewTicker(checkpointPoll)
 	defer poll.Stop()
-	last, written := time.Now(), d.journal.BytesWritten()
+	written, size := d.journal.BytesWritten(), int64(checkpointMinBytes)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-poll.C:
-			if now.Sub(last) < checkpointInterval && d.journal.BytesWritten()-written < checkpointBytes {
+		case <-poll.C:
+			if d.journal.BytesWritten()-written < uint64(size) {
 				continue
 			}
-			d.checkpoint()
-			last, written = now, d.journal.BytesWritten()
+			written = d.journal.BytesWritten()
+			if n, ok := d.checkpoint(); ok {
+				size = max(n, checkpointMinBytes)
+			}
 		}
 	}
 }
@@ -304,14 +306,19 @@ func (d *daemon) checkpoints(ctx context.Context) {
 // it is read when there is no snapshot yet and removed after the first.
 const legacyStateFile = "alert-state"
 
-func (d *daemon) checkpoint() {
-	if err := d.engine.Checkpoint(math.MaxUint64); err != nil {
+// checkpoint writes the alert state whole and returns the snapshot's size.
+func (d *daemon) checkpoint() (int64, bool) {
+	start := time.Now()
+	size, err := d.engine.Checkpoint(math.MaxUint64)
+	if err != nil {
 		d.log.Error("alert state checkpoint", "err", err)
-		return
+		return 0, false
 	}
+	d.log.Debug("alert state checkpoint", "bytes", size, "took", time.Since(start).Round(time.Millisecond))
 	if err := os.Remove(filepath.Join(d.cfg.DataDir, legacyStateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		d.log.Warn("remove the alert state file of an earlier version", "err", err)
 	}
+	return size, true
 }
 
 // registerJournalMetrics exports what the alert journal has written.
