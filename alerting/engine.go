@@ -37,6 +37,10 @@ type Engine struct {
 	// restoring is set while Restore replays the journal: readings then
 	// move timers and fits, and the journal's transitions alone move levels.
 	restoring bool
+	// boundary is where the journal segment of the latest checkpoint
+	// starts; the segments before it are kept until the next checkpoint, so
+	// that its snapshot can stand in should the newest be damaged.
+	boundary uint64
 	// orphans are alerts restored firing whose rule is gone, by alert id;
 	// Restore resolves them once the journal is replayed.
 	orphans map[string]orphan

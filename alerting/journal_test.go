@@ -177,28 +177,61 @@ func TestJournal_AlertOfARemovedRuleResolvesAfterRestart(t *testing.T) {
 	}
 }
 
-// A checkpoint removes the segments whose records it holds, except those
-// with transitions notification has not committed yet.
+// A checkpoint keeps the previous snapshot and the journal from its
+// boundary on, and the transitions notification has not committed yet; it
+// removes the rest.
 func TestJournal_CheckpointKeepsWhatNotificationStillNeeds(t *testing.T) {
 	dir := t.TempDir()
 	e, j := journaledEngine(t, dir, nil, instantGas())
 	r := sensorReading("gas", "gas_lel", "S1", point{0, 30})
 	fired := e.Observe(&r)[0]
-	if _, err := e.Checkpoint(fired.Seq); err != nil {
-		t.Fatal(err)
+	checkpoint := func(keepFrom uint64, wantSegments int) {
+		t.Helper()
+		if _, err := e.Checkpoint(keepFrom); err != nil {
+			t.Fatal(err)
+		}
+		if segs, _ := j.segments(); len(segs) != wantSegments {
+			t.Fatalf("%d segments after a checkpoint keeping from %d, want %d", len(segs), keepFrom, wantSegments)
+		}
 	}
-	if segs, _ := j.segments(); len(segs) != 2 {
-		t.Fatalf("%d segments after a checkpoint that must keep seq %d, want 2", len(segs), fired.Seq)
-	}
-	if _, err := e.Checkpoint(math.MaxUint64); err != nil {
-		t.Fatal(err)
-	}
-	if segs, _ := j.segments(); len(segs) != 1 {
-		t.Fatalf("%d segments after a checkpoint with nothing to keep, want 1", len(segs))
-	}
+	checkpoint(math.MaxUint64, 2) // the first: nothing before it to remove
+	observeAll(e, "gas_lel", []point{{1, 31}})
+	checkpoint(fired.Seq, 3) // notification still needs the first segment
+	observeAll(e, "gas_lel", []point{{2, 32}})
+	checkpoint(math.MaxUint64, 2) // the previous checkpoint's segment and the new one
 	e, _ = restart(t, j, dir, instantGas())
 	if active := e.Active(); len(active) != 1 {
 		t.Errorf("after checkpoints and restart: %+v, want the firing alert", active)
+	}
+}
+
+// A damaged newest snapshot is moved aside; the one before it and the
+// journal kept since restore the same state.
+func TestJournal_DamagedSnapshotFallsBackToThePreviousOne(t *testing.T) {
+	dir := t.TempDir()
+	e, j := journaledEngine(t, dir, nil, instantGas())
+	observeAll(e, "gas_lel", []point{{0, 30}})
+	for range 2 {
+		if _, err := e.Checkpoint(math.MaxUint64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	observeAll(e, "gas_lel", []point{{1, 60}})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, snapshotFile), []byte("\x00damaged"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e2, _, _, stats := restoreFrom(t, dir, nil, math.MaxUint64, instantGas())
+	if stats.DamagedSnapshots != 1 {
+		t.Errorf("damaged snapshots %d, want 1", stats.DamagedSnapshots)
+	}
+	if active := e2.Active(); len(active) != 1 || active[0].Level != configs.LevelRed {
+		t.Errorf("active after falling back: %+v, want the alert at red", active)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(dir, snapshotFile+".damaged-*")); len(aside) != 1 {
+		t.Errorf("damaged snapshot not moved aside: %v", aside)
 	}
 }
 

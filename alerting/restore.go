@@ -56,6 +56,8 @@ type RestoreStats struct {
 	Records     int // journal records replayed after it
 	Corrupt     int // records skipped as damaged
 	TornSegment int // segments whose end was cut short (by a crash, as a rule)
+	// DamagedSnapshots counts snapshots that did not decode and were moved aside.
+	DamagedSnapshots int
 	Duration    time.Duration
 }
 
@@ -74,7 +76,8 @@ func (e *Engine) Restore(j *Journal, legacyState string, cursor uint64) ([]Event
 	e.orphans = map[string]orphan{}
 	defer func() { e.restoring, e.orphans = false, nil }()
 
-	cuts, err := e.loadSnapshot(filepath.Join(j.dir, snapshotFile), legacyState)
+	cuts, damaged, err := e.loadSnapshot(j.dir, legacyState, j.log)
+	stats.DamagedSnapshots = damaged
 	if err != nil {
 		return nil, stats, err
 	}
@@ -121,26 +124,42 @@ func (e *Engine) Restore(j *Journal, legacyState string, cursor uint64) ([]Event
 	return r.pending, stats, nil
 }
 
-// loadSnapshot loads the snapshot at path, or the legacy state file, and
-// returns each series loaded with its cut: the sequence up to which the
-// journal's records of it are in the snapshot.
-func (e *Engine) loadSnapshot(path, legacy string) (map[*series]uint64, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && legacy != "" {
-		data, err = os.ReadFile(legacy)
-		path = legacy
+// snapshotPrevious is the snapshot before the newest, kept with the journal
+// segments from its boundary on, so that a damaged newest snapshot costs
+// nothing but a longer replay.
+const snapshotPrevious = snapshotFile + ".prev"
+
+// loadSnapshot loads the newest snapshot in dir that decodes whole (or the
+// legacy state file when there is none), and returns each series loaded with
+// its cut: the sequence up to which the journal's records of it are in the
+// snapshot. A snapshot that does not decode is moved aside, logged and
+// counted in damaged.
+func (e *Engine) loadSnapshot(dir, legacy string, log *slog.Logger) (cuts map[*series]uint64, damaged int, err error) {
+	paths := []string{filepath.Join(dir, snapshotFile), filepath.Join(dir, snapshotPrevious)}
+	if legacy != "" {
+		paths = append(paths, legacy)
 	}
-	if errors.Is(err, os.ErrNotExist) {
-		return map[*series]uint64{}, nil
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, damaged, fmt.Errorf("load alert snapshot: %w", err)
+		}
+		cuts, err := e.loadState(bytes.NewReader(data))
+		if err == nil {
+			return cuts, damaged, nil
+		}
+		damaged++
+		aside := fmt.Sprintf("%s.damaged-%d", path, time.Now().Unix())
+		log.Error("alert snapshot damaged; moved aside, restoring from the one before it and the journal",
+			"path", path, "moved_to", aside, "err", err)
+		if err := os.Rename(path, aside); err != nil {
+			return nil, damaged, fmt.Errorf("move damaged alert snapshot aside: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load alert snapshot: %w", err)
-	}
-	cuts, err := e.loadState(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("load alert snapshot %s: %w", path, err)
-	}
-	return cuts, nil
+	return map[*series]uint64{}, damaged, nil
 }
 
 // replayer applies journal records to a restoring engine.
@@ -292,8 +311,9 @@ func (e *Engine) resolveOrphans() {
 }
 
 // Checkpoint writes the engine's state as the journal's snapshot and removes
-// the journal segments it makes unneeded, keeping those with transitions
-// from keepFrom on (those notification has not yet committed). Each shard is
+// the journal segments it makes unneeded: those before the previous
+// checkpoint, which is kept in case this one is damaged, and before keepFrom,
+// the transitions notification has not yet committed. Each shard is
 // saved under its lock with the journal's sequence at that moment, its cut:
 // the shard's records up to the cut are in the snapshot, later ones are
 // replayed over it. It returns the snapshot's size.
@@ -302,12 +322,13 @@ func (e *Engine) Checkpoint(keepFrom uint64) (int64, error) {
 	if j == nil {
 		return 0, errors.New("alert checkpoint: no journal")
 	}
-	boundary := j.rotate()
+	previous := e.boundary
+	e.boundary = j.rotate()
 	path := filepath.Join(j.dir, snapshotFile)
-	if err := writeFileAtomic(path, e.SaveState); err != nil {
+	if err := writeFileAtomic(path, filepath.Join(j.dir, snapshotPrevious), e.SaveState); err != nil {
 		return 0, fmt.Errorf("alert checkpoint: %w", err)
 	}
-	if err := j.removeBefore(min(boundary, keepFrom)); err != nil {
+	if err := j.removeBefore(min(previous, keepFrom)); err != nil {
 		return 0, fmt.Errorf("alert checkpoint: %w", err)
 	}
 	fi, err := os.Stat(path)

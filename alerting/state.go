@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -23,8 +24,11 @@ const stateVersion = 2
 
 // savedState is the engine's state as written by SaveState.
 type savedState struct {
-	Version int           `json:"version"`
-	Series  []savedSeries `json:"series"`
+	Version int `json:"version"`
+	// Boundary is the journal sequence the checkpoint that wrote this state
+	// started a new segment at: the records before it are all in the state.
+	Boundary uint64        `json:"boundary,omitempty"`
+	Series   []savedSeries `json:"series"`
 }
 
 type savedSeries struct {
@@ -64,7 +68,7 @@ type savedAlert struct {
 // pending, fit windows and last-seen times, in gob. Each shard is saved under
 // its lock together with the journal's sequence at that moment.
 func (e *Engine) SaveState(w io.Writer) error {
-	st := savedState{Version: stateVersion}
+	st := savedState{Version: stateVersion, Boundary: e.boundary}
 	for i := range e.shards {
 		sh := &e.shards[i]
 		sh.mu.Lock()
@@ -145,11 +149,9 @@ func decodeSamples(b []byte) (ts []int64, vs []float64, ok bool) {
 	return ts, vs, true
 }
 
-// loadState adds the series of a state SaveState wrote (or version 1's
-// JSON) to a restoring engine, moving each onto the current rules as Reload
-// does, and returns each with its cut. Nothing of a state that does not
-// decode whole is applied.
-func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
+// decodeState decodes and checks a whole state before anything of it is
+// applied, so that a damaged file is refused whole rather than half loaded.
+func decodeState(r io.Reader) (*savedState, error) {
 	br := bufio.NewReader(r)
 	var st savedState
 	var err error
@@ -174,6 +176,19 @@ func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
 			}
 		}
 	}
+	return &st, nil
+}
+
+// loadState adds the series of a state SaveState wrote (or version 1's
+// JSON) to a restoring engine, moving each onto the current rules as Reload
+// does, and returns each with its cut. Nothing of a state that does not
+// decode whole is applied.
+func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
+	st, err := decodeState(r)
+	if err != nil {
+		return nil, err
+	}
+	e.boundary = st.Boundary
 	rs := e.rules.Load()
 	cuts := make(map[*series]uint64, len(st.Series))
 	for i := range st.Series {
@@ -232,8 +247,9 @@ func (sa *savedAlert) restore() alert {
 }
 
 // writeFileAtomic writes path through write: to a temporary file in the
-// same directory, synced, then renamed over path.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
+// same directory, synced, then renamed over path, the file it replaces
+// renamed to previous first.
+func writeFileAtomic(path, previous string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -253,6 +269,9 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(path, previous); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
