@@ -90,7 +90,7 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	// The key is built on the stack, and indexing the map with string(key)
 	// does not copy it: a known series costs no allocation.
 	var buf [128]byte
-	key := appendSeriesKey(buf[:0], r)
+	key := reading.AppendSeriesKey(buf[:0], r)
 	sh := &e.shards[e.shardOf(key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -44,18 +44,18 @@ type Journal struct {
 	dir string
 	log *slog.Logger
 
-	mu       sync.Mutex
-	cond     *sync.Cond // signalled when pending grows, durable moves or the journal closes
-	pending  []byte     // framed records not yet handed to the writer
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when pending grows, durable moves or the journal closes
+	pending []byte     // framed records not yet handed to the writer
 	// rotations are the offsets in pending where a new segment starts.
 	rotations []rotation
-	last     uint64     // sequence of the newest record appended
-	durable  uint64     // sequence up to which records are fsynced
-	waiters  int        // goroutines in WaitDurable
-	rotateAt uint64     // when set, the records from this sequence on go to a new segment
-	started  bool
-	closed   bool
-	err      error // the first write failure; appends go on, durability does not
+	last      uint64 // sequence of the newest record appended
+	durable   uint64 // sequence up to which records are fsynced
+	waiters   int    // goroutines in WaitDurable
+	rotateAt  uint64 // when set, the records from this sequence on go to a new segment
+	started   bool
+	closed    bool
+	err       error // the first write failure; appends go on, durability does not
 
 	// Owned by the writer goroutine.
 	file *os.File

@@ -58,7 +58,7 @@ type RestoreStats struct {
 	TornSegment int // segments whose end was cut short (by a crash, as a rule)
 	// DamagedSnapshots counts snapshots that did not decode and were moved aside.
 	DamagedSnapshots int
-	Duration    time.Duration
+	Duration         time.Duration
 }
 
 // Restore rebuilds the engine's state from the journal in j's directory: the
@@ -217,7 +217,7 @@ func (r *replayer) apply(p []byte) {
 // restoredSeries returns the engine's series of identity id, creating it
 // under the current rules, with journal id jid.
 func (e *Engine) restoredSeries(id *reading.Reading, jid uint32) *series {
-	key := string(appendSeriesKey(nil, id))
+	key := string(reading.AppendSeriesKey(nil, id))
 	sh := &e.shards[e.shardOf([]byte(key))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

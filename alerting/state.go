@@ -193,7 +193,7 @@ func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
 	cuts := make(map[*series]uint64, len(st.Series))
 	for i := range st.Series {
 		saved := &st.Series[i]
-		s := newSeries(string(appendSeriesKey(nil, &saved.ID)), &saved.ID)
+		s := newSeries(string(reading.AppendSeriesKey(nil, &saved.ID)), &saved.ID)
 		s.lastAt, s.changedAt, s.jid = saved.LastAt, saved.ChangedAt, saved.Jid
 		if s.jid > e.lastJID.Load() {
 			e.lastJID.Store(s.jid)

@@ -39,8 +39,8 @@ const (
 	checkpointMinBytes = 16 << 20
 	checkpointPoll     = 10 * time.Second
 	staleTickInterval  = time.Second
-	configPollPeriod  = 2 * time.Second
-	shutdownTimeout   = 20 * time.Second
+	configPollPeriod   = 2 * time.Second
+	shutdownTimeout    = 20 * time.Second
 )
 
 func runDaemon(args []string, stderr io.Writer) int {
