@@ -79,8 +79,12 @@ hz_start_hazwatch "$config" "127.0.0.1:$http_port" || exit 1
 
 storm=(bin/hazsim storm -broker "$HAZWATCH_MQTT_URL" -api "http://127.0.0.1:$http_port"
 	-listen "127.0.0.1:$hook_port" -sensors "$SENSORS" -qos "$QOS")
-# Each run ends by itself; timeout only guards against a hang.
-run() { timeout 150 "${storm[@]}" "$@" | tee -a "$HZ_RUN/report.txt"; }
+# Each run ends by itself; timeout only guards against a hang. The load
+# average says how much the machine's other work may have moved the figures.
+run() {
+	echo "load average $(cut -d' ' -f1-3 /proc/loadavg) as the next run starts" | tee -a "$HZ_RUN/report.txt"
+	timeout 150 "${storm[@]}" "$@" | tee -a "$HZ_RUN/report.txt"
+}
 
 {
 	printf "hazwatch storm benchmark\n"
