@@ -32,8 +32,9 @@ type Engine struct {
 
 	// journal records readings and transitions durably; nil for an engine
 	// that keeps no state on disk (replay, tests).
-	journal *Journal
-	lastJID atomic.Uint32
+	journal   *Journal
+	lastJID   atomic.Uint32
+	admission admission
 	// restoring is set while Restore replays the journal: readings then
 	// move timers and fits, and the journal's transitions alone move levels.
 	restoring bool
@@ -87,6 +88,13 @@ func NewEngine(cfg *configs.Config, reg prometheus.Registerer) (*Engine, error) 
 // Observe evaluates every rule in effect for the reading's series on r, in
 // event time, and returns the transitions it caused (nil when none).
 func (e *Engine) Observe(r *reading.Reading) []Event {
+	out, _ := e.observeReading(r, nil)
+	return out
+}
+
+// observeReading evaluates r; admit, when set, decides whether a series not
+// seen before may be taken, and whether it is outside the catalogue.
+func (e *Engine) observeReading(r *reading.Reading, admit func() (extra bool, err error)) ([]Event, error) {
 	// The key is built on the stack, and indexing the map with string(key)
 	// does not copy it: a known series costs no allocation.
 	var buf [128]byte
@@ -96,10 +104,18 @@ func (e *Engine) Observe(r *reading.Reading) []Event {
 	defer sh.mu.Unlock()
 	s := sh.series[string(key)]
 	if s == nil {
+		extra := false
+		if admit != nil {
+			var err error
+			if extra, err = admit(); err != nil {
+				return nil, err
+			}
+		}
 		s = newSeries(string(key), r)
+		s.extra = extra
 		sh.series[s.key] = s
 	}
-	return e.observe(sh, s, r.Value, r.Time)
+	return e.observe(sh, s, r.Value, r.Time), nil
 }
 
 // observe evaluates the rules of s, in shard sh whose lock the caller

@@ -224,6 +224,7 @@ func (e *Engine) restoredSeries(id *reading.Reading, jid uint32) *series {
 	s := sh.series[key]
 	if s == nil {
 		s = newSeries(key, id)
+		e.countExtra(s)
 		e.migrate(s, e.rules.Load(), nil, s.at, nil)
 		sh.series[key] = s
 	}

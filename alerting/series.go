@@ -30,6 +30,9 @@ type series struct {
 	changedAt int64
 	// jid numbers the series in the journal; 0 until the journal names it.
 	jid uint32
+	// extra marks a series of a sensor the catalogue does not list: counted
+	// against limits.max_series and evicted once idle.
+	extra bool
 	// escaped holds the identity of a series whose names hold a character
 	// the key escapes, whose strings are then not substrings of the key.
 	escaped *reading.Reading

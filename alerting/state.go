@@ -202,6 +202,7 @@ func (e *Engine) loadState(r io.Reader) (map[*series]uint64, error) {
 		for j, sa := range saved.Alerts {
 			old[j] = sa.restore()
 		}
+		e.countExtra(s)
 		sh := e.shardFor(s)
 		sh.mu.Lock()
 		e.migrate(s, rs, old, s.at, nil)

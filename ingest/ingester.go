@@ -18,9 +18,10 @@ import (
 // Observer receives every reading, in order per series, before it is handed
 // to the writer, so that whatever it records about the reading is recorded
 // before the message is acknowledged; the alert engine is one. received is
-// when the message arrived. r is valid only during the call.
+// when the message arrived. r is valid only during the call. A reading the
+// observer refuses (a *Reject, or any error) is counted and not stored.
 type Observer interface {
-	Observe(r *reading.Reading, received time.Time)
+	Observe(r *reading.Reading, received time.Time) error
 }
 
 // stopFlush bounds how long Stop waits for the points taken to be stored or
@@ -151,34 +152,49 @@ func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Ti
 		r.reject(topic, payload, ack, err, arrival)
 		return
 	}
-	if len(r.readings) == 0 {
+	r.lines = r.lines[:0]
+	for n := range r.readings {
+		rd := &r.readings[n]
+		if r.obs != nil {
+			if err := r.obs.Observe(rd, arrival); err != nil {
+				r.refuse(topic, err)
+				continue
+			}
+		}
+		r.lines = rd.AppendLine(r.lines)
+		r.m.Readings.Inc()
+	}
+	if len(r.lines) == 0 {
 		ack.send()
 		return
 	}
-	r.lines = r.lines[:0]
-	for n := range r.readings {
-		r.lines = r.readings[n].AppendLine(r.lines)
-	}
-	r.m.Readings.Add(float64(len(r.readings)))
-	if r.obs != nil {
-		for n := range r.readings {
-			r.obs.Observe(&r.readings[n], arrival)
-		}
-	}
 	r.w.Write(r.lines, ack)
+}
+
+// refuse counts and logs a reading the observer refused; the message's
+// other readings go on.
+func (i *Ingester) refuse(topic string, err error) {
+	i.count(topic, err, "refused", "reading refused")
+}
+
+// count counts err by its reason (fallback when it names none) and logs it,
+// at most once a second per reason.
+func (i *Ingester) count(topic string, err error, fallback, what string) *Reject {
+	var rej *Reject
+	if !errors.As(err, &rej) {
+		rej = &Reject{Reason: fallback, Err: err}
+	}
+	i.m.Rejected.WithLabelValues(rej.Reason).Inc()
+	if i.logs.allow(rej.Reason) {
+		i.log.Warn(what, "reason", rej.Reason, "topic", topic, "err", rej.Err)
+	}
+	return rej
 }
 
 // reject counts, logs and dead-letters a message that cannot be used, then
 // acknowledges it: it is accounted for, not lost.
 func (i *Ingester) reject(topic string, payload []byte, ack Ack, err error, arrival time.Time) {
-	var rej *Reject
-	if !errors.As(err, &rej) {
-		rej = &Reject{Reason: "decode_error", Err: err}
-	}
-	i.m.Rejected.WithLabelValues(rej.Reason).Inc()
-	if i.logs.allow(rej.Reason) {
-		i.log.Warn("mqtt message rejected", "reason", rej.Reason, "topic", topic, "err", rej.Err)
-	}
+	rej := i.count(topic, err, "decode_error", "mqtt message rejected")
 	if i.cfg.DeadLetterTopic != "" {
 		body, err := json.Marshal(NewDeadLetter(rej, topic, payload, arrival))
 		if err == nil {

@@ -39,6 +39,7 @@ const (
 	checkpointMinBytes = 16 << 20
 	checkpointPoll     = 10 * time.Second
 	staleTickInterval  = time.Second
+	evictInterval      = time.Minute
 	configPollPeriod   = 2 * time.Second
 	shutdownTimeout    = 20 * time.Second
 )
@@ -92,9 +93,16 @@ type daemon struct {
 }
 
 // Observe evaluates one reading; the ingester calls it in order per series,
-// before it writes the reading and acknowledges its message.
-func (d *daemon) Observe(r *reading.Reading, received time.Time) {
-	d.emit(d.engine.Observe(r), received)
+// before it writes the reading and acknowledges its message. A reading the
+// limits refuse is not stored either.
+func (d *daemon) Observe(r *reading.Reading, received time.Time) error {
+	events, err := d.engine.Accept(r, received)
+	var refused *alerting.Refusal
+	if errors.As(err, &refused) {
+		return &ingest.Reject{Reason: refused.Reason, Err: refused}
+	}
+	d.emit(events, received)
+	return err
 }
 
 // emit stores the transitions caused by one reading or tick and hands them
@@ -266,16 +274,21 @@ func buildChannels(cfg *configs.Config) (map[string]notify.Channel, error) {
 	return chans, nil
 }
 
-// tick runs the stale rules on the daemon's clock.
+// tick runs the stale rules on the daemon's clock, and evicts the idle
+// series of sensors the catalogue does not list.
 func (d *daemon) tick(ctx context.Context) {
 	stale := time.NewTicker(staleTickInterval)
 	defer stale.Stop()
+	evict := time.NewTicker(evictInterval)
+	defer evict.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-stale.C:
 			d.emit(d.engine.Tick(now), now)
+		case now := <-evict.C:
+			d.emit(d.engine.Evict(now), now)
 		}
 	}
 }
