@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"hazwatch/alerting"
 	"hazwatch/configs"
 )
 
@@ -16,7 +15,7 @@ func TestOutbox_RetriesWithBackoffAndSurvivesRestartExactlyOnce(t *testing.T) {
 	center.fail = 1000 // the receiver is down
 
 	for _, id := range []string{"a1", "a2", "a3"} {
-		h.d.Handle(fire(id, "hx", "GT-"+id, configs.LevelRed))
+		h.handle(fire(id, "hx", "GT-"+id, configs.LevelRed))
 	}
 	waitFor(t, func() bool { return h.count("center", resultRetried) == 3 })
 
@@ -69,7 +68,7 @@ func TestOutbox_ExpiredNotificationIsDropped(t *testing.T) {
 	h := newHarness(t, cfg, opts)
 	center := h.chans["center"]
 	center.fail = 1000
-	h.d.Handle(fire("a1", "hx", "GT-01", configs.LevelRed))
+	h.handle(fire("a1", "hx", "GT-01", configs.LevelRed))
 	for attempts := 1; h.count("center", resultDropped) == 0; attempts++ {
 		waitFor(t, func() bool {
 			return h.count("center", resultRetried)+h.count("center", resultDropped) >= float64(attempts)
@@ -112,46 +111,5 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(time.Millisecond) // polling a condition, not timing
-	}
-}
-
-// After a crash the engine can raise again transitions that were already
-// notified (its saved state is older, and the broker delivers the same
-// readings again): the restarted dispatcher sends each once only, and later
-// real transitions go out as usual.
-func TestOutbox_TransitionsRepeatedAfterACrashAreNotSentAgain(t *testing.T) {
-	cfg := configs.Notify{Channels: channels("center"), Routes: []configs.Route{{Channels: []string{"center"}}}}
-	at := func(ev alerting.Event, d time.Duration) alerting.Event { ev.At = t0.Add(d); return ev }
-	red := at(fire("a1", "hx", "GT-03", configs.LevelRed), 0)
-	resolved := at(event("a1", "hx", "GT-03", alerting.StatusResolved, configs.LevelRed, configs.LevelRed), time.Minute)
-	cases := []struct {
-		name  string
-		again []alerting.Event // what the restarted engine raises from the redelivered readings
-	}{
-		{"state saved while firing: the resolve again", []alerting.Event{resolved}},
-		{"state saved before the alert: both again", []alerting.Event{red, resolved}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, cfg, DispatcherOptions{})
-			center := h.chans["center"]
-			h.d.Handle(red)
-			h.d.Handle(resolved)
-			center.expect(t, 2)
-
-			h.close()
-			h.open(cfg, DispatcherOptions{})
-			for _, ev := range c.again {
-				h.d.Handle(ev)
-			}
-			h.tick(time.Minute)
-			h.settled(0)
-			center.quiet(t)
-
-			h.d.Handle(at(fire("a1", "hx", "GT-03", configs.LevelYellow), 2*time.Minute)) // news
-			if got := center.expect(t, 1); got[0].Alerts[0].Level != configs.LevelYellow {
-				t.Errorf("sent %v, want the yellow firing", got[0].Alerts[0].Level)
-			}
-		})
 	}
 }

@@ -87,14 +87,16 @@ type daemon struct {
 
 // Observe evaluates one reading; the ingester calls it in order per series.
 func (d *daemon) Observe(r *reading.Reading) {
-	for _, ev := range d.engine.Observe(r) {
-		d.emit(ev)
-	}
+	d.emit(d.engine.Observe(r))
 }
 
-func (d *daemon) emit(ev alerting.Event) {
-	d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
-	d.dispatcher.Handle(ev)
+// emit stores the transitions of one reading or tick and hands them to
+// notification as one unit.
+func (d *daemon) emit(evs []alerting.Event) {
+	for i := range evs {
+		d.writer.Write(evs[i].AppendLine(nil), ingest.Ack{})
+	}
+	d.dispatcher.Enqueue(evs)
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
@@ -150,9 +152,6 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
 	}
-	// Alerts that were firing before a restart keep their repeats and
-	// escalations, without a second "firing" message.
-	d.dispatcher.Resume(engine.Active())
 
 	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
 		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithMaxFutureSkew(cfg.MQTT.MaxFutureSkew.D()))
@@ -248,9 +247,7 @@ func (d *daemon) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-stale.C:
-			for _, ev := range d.engine.Tick(now) {
-				d.emit(ev)
-			}
+			d.emit(d.engine.Tick(now))
 		case <-save.C:
 			d.saveState()
 		}
