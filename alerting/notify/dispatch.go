@@ -116,6 +116,7 @@ func NewDispatcher(cfg configs.Notify, chans map[string]Channel, opts Dispatcher
 		return nil, err
 	}
 	box := opts.Outbox
+	box.log.Store(opts.Logger)
 	d := &Dispatcher{
 		opts: opts, clock: opts.Clock, log: opts.Logger, m: m, box: box,
 		in:     newIntake(opts.IntakeSize, m),

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,6 +59,15 @@ type Outbox struct {
 	// dispatcher to log and count.
 	damage []string
 	w      *writer
+	// log is the dispatcher's logger once it has one; the writer logs there.
+	log atomic.Pointer[slog.Logger]
+}
+
+func (o *Outbox) logger() *slog.Logger {
+	if l := o.log.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // entry is one notification for one channel.
@@ -113,6 +125,9 @@ func OpenOutbox(path string) (*Outbox, error) {
 // truncated files instead of returning an error: that is damage too.
 func openOutbox(path string) (o *Outbox, err error) {
 	var db *bolt.DB
+	// A truncated file can leave pages that bbolt maps past the end of the
+	// file: reading them faults, which must be a panic here, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			if db != nil {

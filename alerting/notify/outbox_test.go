@@ -1,9 +1,16 @@
 package notify
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	bolt "go.etcd.io/bbolt"
 
 	"hazwatch/configs"
 )
@@ -111,5 +118,69 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(time.Millisecond) // polling a condition, not timing
+	}
+}
+
+// A damaged outbox file is moved aside and a fresh one started, and a
+// record that does not decode is dropped: either is logged and counted, and
+// the dispatcher goes on sending.
+func TestOutbox_DamageIsMovedAsideOrDropped(t *testing.T) {
+	cfg := configs.Notify{Channels: channels("center"), Routes: []configs.Route{{Channels: []string{"center"}}}}
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, h *harness) // with the outbox closed
+		aside  bool                           // the file is moved aside
+		left   int                            // notifications still pending after the damage
+	}{
+		{"not an outbox", func(t *testing.T, h *harness) {
+			if err := os.WriteFile(h.path, bytes.Repeat([]byte("not a bbolt file "), 1000), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, true, 0},
+		{"truncated", func(t *testing.T, h *harness) {
+			fi, err := os.Stat(h.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(h.path, fi.Size()/3); err != nil {
+				t.Fatal(err)
+			}
+		}, true, 0},
+		{"a record that does not decode", func(t *testing.T, h *harness) {
+			db, err := bolt.Open(h.path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketPending).Put(entryKey(1), []byte("{garbage")) }); err != nil {
+				t.Fatal(err)
+			}
+		}, false, 199},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, cfg, DispatcherOptions{})
+			h.chans["center"].fail = 1 << 30 // everything stays pending
+			for i := range 200 {
+				h.handle(fire(fmt.Sprintf("a%03d", i), "hx", "GT-01", configs.LevelRed))
+			}
+			h.crash()
+			tt.damage(t, h)
+
+			h.open(cfg, DispatcherOptions{})
+			if got := testutil.ToFloat64(h.d.m.damaged); got != 1 {
+				t.Errorf("damage counted %v times, want 1", got)
+			}
+			aside, _ := filepath.Glob(h.path + ".corrupt-*")
+			if got := len(aside) == 1; got != tt.aside {
+				t.Errorf("moved aside: %v", aside)
+			}
+			h.settled(tt.left)
+			h.chans["center"].fail = 0
+			h.handle(fire("after", "hx", "GT-02", configs.LevelRed))
+			if got := ids(h.chans["center"].expect(t, 1)[0]); !slices.Equal(got, []string{"after"}) {
+				t.Errorf("after the damage sent %v, want the new alert", got)
+			}
+		})
 	}
 }

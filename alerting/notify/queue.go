@@ -258,15 +258,12 @@ func (q *queue) work() {
 	}
 }
 
-// send makes one attempt at e within the channel's timeout, after marking
-// it under way in the outbox. Its own context lets an attempt in flight
+// send makes one attempt at e within the channel's timeout, marking it
+// under way in the outbox. Its own context lets an attempt in flight
 // finish (or time out) when the dispatcher closes, so that the outbox knows
 // whether it went.
 func (q *queue) send(e *entry) {
-	if err := q.qs.w.started(e.ID); err != nil {
-		// Sent anyway: a notification that might go twice beats one that never goes.
-		q.qs.log.Error("mark notification under way", slog.String("channel", e.Channel), slog.Uint64("entry", e.ID), slog.Any("err", err))
-	}
+	q.qs.w.started(e.ID)
 	timeout := q.cfg.Timeout.D()
 	if timeout <= 0 {
 		timeout = defaultTimeout

@@ -2,32 +2,29 @@ package notify
 
 import (
 	"encoding/json"
-	"errors"
+	"log/slog"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// errOutboxClosed is returned for writes after the outbox closed.
-var errOutboxClosed = errors.New("notify: outbox closed")
-
 // writer records what the channel queues learn about their entries (an
 // attempt starting, a retry's new schedule, an entry done) in transactions
-// shared by every channel: a queue does not wait for its "done" to be on
-// disk, so that write goes in the same fsync as its next "attempt starting".
-// A crash between a channel accepting a notification and its "done" reaching
-// the disk sends it again at the next start, with the same notification id
-// for the receiver to drop; the "attempt starting" mark is how that start
-// counts such resends.
+// shared by every channel and every send of a burst: no queue waits for
+// the disk, so a channel sends as fast as it accepts, and a storm's sends
+// cost a few fsyncs. A crash before an entry's "done" reaches the disk
+// sends it again at the next start, with the same notification id for the
+// receiver to drop; the "attempt starting" marks found at start count those
+// resends (at least those whose mark was on disk: an attempt begun within
+// the last transaction before a crash may be sent again uncounted).
 type writer struct {
 	o    *Outbox
 	wake chan struct{}
 	done chan struct{}
 
-	mu      sync.Mutex
-	closed  bool
-	ops     []sendOp
-	waiters []chan error
+	mu     sync.Mutex
+	closed bool
+	ops    []sendOp
 }
 
 type sendOp struct {
@@ -48,14 +45,8 @@ func newWriter(o *Outbox) *writer {
 	return w
 }
 
-// started records durably that an attempt at entry id begins.
-func (w *writer) started(id uint64) error {
-	ch := make(chan error, 1)
-	if !w.add(sendOp{id: id, kind: opStart}, ch) {
-		return errOutboxClosed
-	}
-	return <-ch
-}
+// started records that an attempt at entry id begins, without waiting.
+func (w *writer) started(id uint64) { w.add(sendOp{id: id, kind: opStart}) }
 
 // retried records e's new schedule, without waiting.
 func (w *writer) retried(e *entry) {
@@ -63,43 +54,39 @@ func (w *writer) retried(e *entry) {
 	if err != nil {
 		return
 	}
-	w.add(sendOp{id: e.ID, kind: opRetry, data: data}, nil)
+	w.add(sendOp{id: e.ID, kind: opRetry, data: data})
 }
 
 // finished forgets entry id, without waiting.
-func (w *writer) finished(id uint64) { w.add(sendOp{id: id, kind: opDone}, nil) }
+func (w *writer) finished(id uint64) { w.add(sendOp{id: id, kind: opDone}) }
 
-func (w *writer) add(op sendOp, waiter chan error) bool {
+// add queues op; after close, the op is lost as in a crash, and the entry
+// is sent again at the next start.
+func (w *writer) add(op sendOp) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		return false
+		return
 	}
 	w.ops = append(w.ops, op)
-	if waiter != nil {
-		w.waiters = append(w.waiters, waiter)
-	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 func (w *writer) run() {
 	defer close(w.done)
 	for range w.wake {
 		w.mu.Lock()
-		ops, waiters, closed := w.ops, w.waiters, w.closed
-		w.ops, w.waiters = nil, nil
+		ops, closed := w.ops, w.closed
+		w.ops = nil
 		w.mu.Unlock()
-		var err error
 		if len(ops) > 0 {
-			err = w.o.db.Update(func(tx *bolt.Tx) error { return applySendOps(tx, ops) })
-		}
-		for _, ch := range waiters {
-			ch <- err
+			if err := w.o.db.Update(func(tx *bolt.Tx) error { return applySendOps(tx, ops) }); err != nil {
+				w.o.logger().Error("record notification outcomes in the outbox", slog.Int("records", len(ops)), slog.Any("err", err))
+			}
 		}
 		if closed {
 			return
