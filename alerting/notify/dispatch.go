@@ -178,8 +178,12 @@ func cmpOr[T any](v, def T) T {
 // messages): a transition is never dropped. The time blocked is in
 // hazwatch_notify_intake_blocked_seconds.
 //
-// Call it in the order of the events' Seq (the engine's journal): Cursor
-// is the last Seq of the last committed batch.
+// Enqueue takes events over: the caller must not change the slice after.
+// Call it in the order of the events' Seq (the engine's journal; Seq 0, not
+// journaled, is processed without moving the cursor): Cursor is the last
+// Seq of the last committed batch, so a unit enqueued out of Seq order is
+// counted in hazwatch_notify_out_of_order_transitions_total, and could be
+// skipped or handled twice by a replay after a crash.
 func (d *Dispatcher) Enqueue(events []alerting.Event) {
 	if len(events) == 0 {
 		return
