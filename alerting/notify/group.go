@@ -97,21 +97,34 @@ func (d *Dispatcher) dispatch(ri int, st *tracked, escalate bool, received time.
 	if !received.IsZero() && (g.received.IsZero() || received.Before(g.received)) {
 		g.received = received
 	}
-	if i := slices.IndexFunc(g.alerts, func(a alerting.Event) bool { return a.ID == ev.ID }); i >= 0 {
+	// The latest event of the alert replaces the one waiting, unless that
+	// is a resolve: an alert that fires again within the wait is news after it.
+	if i := lastOf(g.alerts, ev.ID); i >= 0 && g.alerts[i].Status == alerting.StatusFiring {
 		g.alerts[i] = ev
 		return
 	}
 	g.alerts = append(g.alerts, ev)
 }
 
-// ungroup takes ev's alert out of the group it waits in on route ri, if any.
+// lastOf returns the index of the last event of alert id in alerts, or -1.
+func lastOf(alerts []alerting.Event, id string) int {
+	for i := len(alerts) - 1; i >= 0; i-- {
+		if alerts[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// ungroup takes the firing events of ev's alert out of the group they wait
+// in on route ri, if any; a resolve of its earlier life stays.
 func (d *Dispatcher) ungroup(ri int, ev *alerting.Event) {
 	k := groupKey{ri, ev.Site, false}
 	g, ok := d.groups.byKey[k]
 	if !ok {
 		return
 	}
-	g.alerts = slices.DeleteFunc(g.alerts, func(a alerting.Event) bool { return a.ID == ev.ID })
+	g.alerts = slices.DeleteFunc(g.alerts, func(a alerting.Event) bool { return a.ID == ev.ID && a.Status == alerting.StatusFiring })
 	d.groups.dirty[k] = true
 	if len(g.alerts) == 0 {
 		delete(d.groups.byKey, k)

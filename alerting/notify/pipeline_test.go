@@ -421,3 +421,24 @@ func sampleCount(t *testing.T, h prometheus.Observer) uint64 {
 	}
 	return m.GetHistogram().GetSampleCount()
 }
+
+// An alert that resolves and fires again within a group_wait keeps its
+// resolve in the group: the receiver, told it was firing, is told it ended
+// before it is told it fired again.
+func TestGroupWait_AResolveIsNotReplacedByTheNextFiring(t *testing.T) {
+	cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}, GroupWait: configs.Duration(10 * time.Second)}}}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	red := fire("a1", "hx", "GT-03", configs.LevelRed)
+	h.handle(red)
+	h.tick(10 * time.Second)
+	h.handle(resolved(red))
+	h.handle(fire("a1", "hx", "GT-03", configs.LevelYellow))
+	h.tick(10 * time.Second)
+	h.handle(resolved(fire("a1", "hx", "GT-03", configs.LevelYellow)))
+	h.tick(10 * time.Second)
+	h.settled(0)
+	want := []string{"a1 firing red", "a1 resolved red", "a1 firing yellow", "a1 resolved yellow"}
+	if got := describe(h.chans["duty"].drain()); !slices.Equal(got, want) {
+		t.Errorf("sent %v, want %v", got, want)
+	}
+}
