@@ -191,7 +191,9 @@ func (d *Dispatcher) commit(events int) {
 			d.cursor.Store(w.cursor)
 		}
 	}
-	d.m.batch.Observe(float64(events))
+	if events > 0 {
+		d.m.batch.Observe(float64(events))
+	}
 	var lag time.Duration
 	for _, r := range d.received {
 		l := time.Since(r)
