@@ -156,15 +156,21 @@ func staleEvent(sensor string) alerting.Event {
 		Level: configs.LevelYellow, Site: "hx", SiteName: "华兴化工", Sensor: sensor}
 }
 
-// A site outage is an alert of its own: one message naming its sensors, new
-// stale sensors fold into it, its repeat is one site-level message, and it
-// ends with one site-level resolve; its sensors are never told one by one.
-func TestSiteOutage_FoldsRepeatsAndResolvesAtSiteLevel(t *testing.T) {
-	cfg := configs.Notify{
+// outageConfig is one route repeating every 10 minutes, and an outage
+// window of a minute.
+func outageConfig() configs.Notify {
+	return configs.Notify{
 		Channels:     channels("duty"),
 		Routes:       []configs.Route{{Channels: []string{"duty"}, Repeat: configs.Duration(10 * time.Minute)}},
 		OutageWindow: configs.Duration(time.Minute),
 	}
+}
+
+// A site outage is an alert of its own: one message naming its sensors, new
+// stale sensors fold into it, its repeat is one site-level message, and it
+// ends with one site-level resolve; its sensors are never told one by one.
+func TestSiteOutage_FoldsRepeatsAndResolvesAtSiteLevel(t *testing.T) {
+	cfg := outageConfig()
 	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 6 }})
 	duty := h.chans["duty"]
 	messages := func() []string {
@@ -215,8 +221,7 @@ func TestSiteOutage_FoldsRepeatsAndResolvesAtSiteLevel(t *testing.T) {
 // too few have stayed stale for a whole window, and the sensors still
 // silent are told one by one, each later resolved on its own.
 func TestSiteOutage_PartialRecoveryHandsOverToTheSilentSensors(t *testing.T) {
-	cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}}}, OutageWindow: configs.Duration(time.Minute)}
-	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 6 }})
+	h := newHarness(t, outageConfig(), DispatcherOptions{SiteSensors: func(string) int { return 6 }})
 	for _, s := range []string{"A", "B", "C", "D", "E"} {
 		h.handle(staleEvent(s))
 	}
@@ -441,4 +446,32 @@ func TestGroupWait_AResolveIsNotReplacedByTheNextFiring(t *testing.T) {
 	if got := describe(h.chans["duty"].drain()); !slices.Equal(got, want) {
 		t.Errorf("sent %v, want %v", got, want)
 	}
+}
+
+// A site outage stops repeating once each of its silent sensors is
+// acknowledged (the alert list shows the sensors, not the outage).
+func TestSiteOutage_AckedThroughItsSensors(t *testing.T) {
+	cfg := outageConfig()
+	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 3 }})
+	for _, s := range []string{"A", "B", "C"} {
+		h.handle(staleEvent(s))
+	}
+	h.tick(time.Minute)
+	h.settled(0)
+	h.chans["duty"].expect(t, 1)
+	for _, s := range []string{"A", "B"} {
+		if err := h.d.Ack("stale-"+s, "张工", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.tick(10 * time.Minute)
+	h.settled(0)
+	h.chans["duty"].expect(t, 1) // C is not acknowledged yet
+	if err := h.d.Ack("stale-C", "张工", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.tick(10 * time.Minute)
+	h.tick(10 * time.Minute)
+	h.settled(0)
+	h.chans["duty"].quiet(t)
 }

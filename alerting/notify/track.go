@@ -210,7 +210,7 @@ func (d *Dispatcher) follow(st *tracked) {
 	if !st.firing() || st.held() || st.Folded != "" || d.suppressed(&st.Ev) {
 		return
 	}
-	_, acked := d.acks.get(st.Ev.ID)
+	acked := d.acked(st)
 	for _, ri := range d.routesFor(&st.Ev) {
 		r := &d.cfg.Routes[ri]
 		rs := st.route(ri)
@@ -226,6 +226,20 @@ func (d *Dispatcher) follow(st *tracked) {
 			d.dispatch(ri, st, true, time.Time{})
 		}
 	}
+}
+
+// acked reports whether st is acknowledged: a site outage, which the alert
+// list does not show, is once each of its silent sensors is.
+func (d *Dispatcher) acked(st *tracked) bool {
+	if _, ok := d.acks.get(st.Ev.ID); ok || len(st.Members) == 0 {
+		return ok
+	}
+	for _, id := range st.Members {
+		if _, ok := d.acks.get(id); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // levelOf is the highest level among alerts.
