@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -84,7 +83,11 @@ type daemon struct {
 	writer     *ingest.Writer
 	dispatcher *notify.Dispatcher
 	journal    *alerting.Journal
-	cfg        *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
+	latency    *prometheus.HistogramVec
+	// emitMu is held from an engine step to the hand-over of its
+	// transitions, so that notification gets them in journal order.
+	emitMu sync.Mutex
+	cfg    *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
 	// catalogue is cfg's site catalogue, read by the dispatcher's goroutines
 	// for contacts and sensor counts, so swapped atomically on a reload.
 	catalogue atomic.Pointer[configs.Catalogue]
@@ -96,6 +99,8 @@ type daemon struct {
 // before it writes the reading and acknowledges its message. A reading the
 // limits refuse is not stored either.
 func (d *daemon) Observe(r *reading.Reading, received time.Time) error {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
 	events, err := d.engine.Accept(r, received)
 	var refused *alerting.Refusal
 	if errors.As(err, &refused) {
@@ -106,14 +111,40 @@ func (d *daemon) Observe(r *reading.Reading, received time.Time) error {
 }
 
 // emit stores the transitions caused by one reading or tick and hands them
-// to notification.
+// to notification as one unit. The caller holds emitMu, so that units reach
+// notification in the order the journal numbered their transitions.
 func (d *daemon) emit(events []alerting.Event, received time.Time) {
+	if len(events) == 0 {
+		return
+	}
 	for i := range events {
 		ev := &events[i]
 		ev.Received = received
 		d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
-		d.dispatcher.Handle(*ev)
 	}
+	d.latency.WithLabelValues(notify.StageTransition).Observe(time.Since(received).Seconds())
+	d.dispatcher.Enqueue(events)
+}
+
+// emitRecorded hands notification the transitions the journal recorded
+// after what notification had committed when the daemon stopped: those a
+// crash left unnotified. Transitions of one reading go as one unit again.
+func (d *daemon) emitRecorded(events []alerting.Event) {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
+	for len(events) > 0 {
+		n := 1
+		for n < len(events) && sameCause(&events[0], &events[n]) {
+			n++
+		}
+		d.emit(events[:n:n], time.Now())
+		events = events[n:]
+	}
+}
+
+// sameCause reports whether two transitions came from one reading.
+func sameCause(a, b *alerting.Event) bool {
+	return a.Site == b.Site && a.Sensor == b.Sensor && a.Measurement == b.Measurement && a.At.Equal(b.At)
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
@@ -132,40 +163,16 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return err
 	}
 	defer journal.Close()
-	restored, stats, err := engine.Restore(journal, filepath.Join(cfg.DataDir, legacyStateFile), math.MaxUint64)
-	if err != nil {
-		return fmt.Errorf("restore alert state: %w", err)
-	}
-	_ = restored
-	log.Info("alert state restored", "series", stats.Series, "journal_records", stats.Records,
-		"corrupt_records", stats.Corrupt, "torn_segments", stats.TornSegment, "active", len(engine.Active()),
-		"took", stats.Duration.Round(time.Millisecond))
 	registerJournalMetrics(reg, journal)
 
-	spool, err := ingest.OpenSpool(cfg.InfluxDB.Spool.Dir, int64(cfg.InfluxDB.Spool.MaxBytes))
-	if err != nil {
-		return fmt.Errorf("open spool: %w", err)
-	}
-	metrics := ingest.NewMetrics(reg)
-	// No message is acknowledged before the transitions its readings caused
-	// are in the journal.
-	gate := ingest.WithAckGate(func() {
-		if err := journal.WaitDurable(journal.LastSeq()); err != nil {
-			log.Error("acknowledging readings whose alert transitions are not durable", "err", err)
-		}
-	})
-	writer, err := ingest.NewWriter(cfg.InfluxDB, spool, metrics, log, gate)
-	if err != nil {
-		return fmt.Errorf("influxdb writer: %w", err)
-	}
-
 	d := &daemon{
-		log: log, engine: engine, writer: writer, cfg: cfg, journal: journal,
+		log: log, engine: engine, cfg: cfg, journal: journal,
+		latency: notify.NewLatencyHistogram(),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hazwatch_config_reloads_total", Help: "Config reloads by result (ok, invalid).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(d.reloads)
+	reg.MustRegister(d.reloads, d.latency)
 
 	outbox, err := notify.OpenOutbox(filepath.Join(cfg.DataDir, "outbox.db"))
 	if err != nil {
@@ -182,14 +189,44 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		Contacts:    func(site, sensor string) []string { return d.catalogue.Load().Contacts(site, sensor) },
 		SiteSensors: func(site string) int { return siteSensors(d.catalogue.Load(), site) },
 		Registerer:  reg,
+		Latency:     d.latency,
 		Logger:      log,
+		WaitDurable: journal.WaitDurable,
 	})
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
 	}
-	// Alerts that were firing before a restart keep their repeats and
-	// escalations, without a second "firing" message.
-	d.dispatcher.Resume(engine.Active())
+
+	// The engine resumes from exactly the transitions it recorded, and
+	// notification from the last of them it had committed.
+	unnotified, stats, err := engine.Restore(journal, filepath.Join(cfg.DataDir, legacyStateFile), d.dispatcher.Cursor())
+	if err != nil {
+		return fmt.Errorf("restore alert state: %w", err)
+	}
+	log.Info("alert state restored", "series", stats.Series, "journal_records", stats.Records,
+		"corrupt_records", stats.Corrupt, "torn_segments", stats.TornSegment, "damaged_snapshots", stats.DamagedSnapshots,
+		"active", len(engine.Active()), "unnotified", len(unnotified), "took", stats.Duration.Round(time.Millisecond))
+
+	spool, err := ingest.OpenSpool(cfg.InfluxDB.Spool.Dir, int64(cfg.InfluxDB.Spool.MaxBytes))
+	if err != nil {
+		return fmt.Errorf("open spool: %w", err)
+	}
+	metrics := ingest.NewMetrics(reg)
+	// No message is acknowledged before the transitions its readings caused
+	// are in the journal.
+	gate := ingest.WithAckGate(func() {
+		if err := journal.WaitDurable(journal.LastSeq()); err != nil {
+			log.Error("acknowledging readings whose alert transitions are not durable", "err", err)
+		}
+	})
+	d.writer, err = ingest.NewWriter(cfg.InfluxDB, spool, metrics, log, gate)
+	if err != nil {
+		return fmt.Errorf("influxdb writer: %w", err)
+	}
+	writer := d.writer
+	d.emitRecorded(unnotified)
+	// The resolves of alerts whose rule went while the daemon was down.
+	d.emitLocked(engine.Tick, time.Now())
 
 	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
 		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithMaxFutureSkew(cfg.MQTT.MaxFutureSkew.D()))
@@ -247,7 +284,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	// Stop in reverse order of the data flow: no new messages, then flush
-	// what was taken, then save the state the next start resumes from.
+	// what was taken and notify what was decided, then checkpoint the state
+	// the next start resumes from.
 	ingester.Stop()
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancelShutdown()
@@ -256,8 +294,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := writer.Close(shutdownCtx); err != nil {
 		log.Error("flush to influxdb", "err", err)
 	}
-	d.checkpoint()
 	d.dispatcher.Close()
+	d.checkpoint()
 	_ = srv.Shutdown(shutdownCtx)
 	return nil
 }
@@ -286,11 +324,18 @@ func (d *daemon) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-stale.C:
-			d.emit(d.engine.Tick(now), now)
+			d.emitLocked(d.engine.Tick, now)
 		case now := <-evict.C:
-			d.emit(d.engine.Evict(now), now)
+			d.emitLocked(d.engine.Evict, now)
 		}
 	}
+}
+
+// emitLocked emits what step does at now, under emitMu.
+func (d *daemon) emitLocked(step func(time.Time) []alerting.Event, now time.Time) {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
+	d.emit(step(now), now)
 }
 
 // checkpoints writes the alert state whole once the journal has grown by
@@ -322,7 +367,7 @@ const legacyStateFile = "alert-state"
 // checkpoint writes the alert state whole and returns the snapshot's size.
 func (d *daemon) checkpoint() (int64, bool) {
 	start := time.Now()
-	size, err := d.engine.Checkpoint(math.MaxUint64)
+	size, err := d.engine.Checkpoint(d.dispatcher.Cursor() + 1)
 	if err != nil {
 		d.log.Error("alert state checkpoint", "err", err)
 		return 0, false
@@ -394,10 +439,15 @@ func (d *daemon) reload() {
 		chans, err = buildChannels(cfg)
 	}
 	if err == nil {
-		err = d.engine.Reload(cfg)
+		err = d.dispatcher.Reload(cfg.Notify, chans)
 	}
 	if err == nil {
-		err = d.dispatcher.Reload(cfg.Notify, chans)
+		// The resolves of alerts whose rule is gone go out at once, in
+		// journal order with the readings' transitions.
+		d.emitMu.Lock()
+		err = d.engine.Reload(cfg)
+		d.emit(d.engine.Tick(time.Now()), time.Now())
+		d.emitMu.Unlock()
 	}
 	if err != nil {
 		d.reloads.WithLabelValues("invalid").Inc()
