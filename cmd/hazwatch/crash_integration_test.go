@@ -345,7 +345,8 @@ func randomLEL(rng *rand.Rand, outOfRange bool) float64 {
 	return math.Round((lo+rng.Float64()*(hi-lo))*10) / 10
 }
 
-// randomOps is the random test's length: operations and kills at most.
+// randomOps is the random test's length in operations, randomKills how
+// many of them are SIGKILLs.
 const (
 	randomOps   = 140
 	randomKills = 5
@@ -386,10 +387,11 @@ func TestCrash_RandomSequencesWithSIGKILL(t *testing.T) {
 		readings++
 	}
 
+	killAt := rng.Perm(randomOps)[:randomKills] // the operations that are SIGKILLs
 	kills, acks, silenced, lifted := 0, 0, 0, 0
 	for op := 0; op < randomOps; op++ {
 		switch p := rng.IntN(100); {
-		case p < 4 && kills < randomKills:
+		case slices.Contains(killAt, op):
 			d.Kill()
 			kills++
 			for range rng.IntN(4) { // readings the broker keeps while the daemon is down
