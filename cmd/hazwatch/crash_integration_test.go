@@ -173,22 +173,27 @@ var crashScript = map[string][]float64{
 	"GT-4": {50, 49, 24, 25, 60, 61, 10, 30, 5, 90},
 }
 
-// crashKill is when the exactly-once test kills the daemon: right after
+// crashKill is when the exactly-once test kills the daemon: delay after
 // the reading at index afterPublish is acknowledged by the broker
 // (afterPublish ≥ 0), or at a time into the stream; the daemon then stays
-// down for down while the stream goes on into the broker.
+// down for down while the stream goes on into the broker. Delays of a few
+// milliseconds aim at the daemon between recording a transition and
+// committing its notification.
 type crashKill struct {
 	afterPublish int
+	delay        time.Duration
 	at           time.Duration
 	down         time.Duration
 }
 
 var crashKills = []crashKill{
-	{afterPublish: 3, down: 0},
-	{afterPublish: -1, at: 1500 * time.Millisecond, down: 300 * time.Millisecond},
-	{afterPublish: 17, down: 100 * time.Millisecond},
-	{afterPublish: -1, at: 3900 * time.Millisecond, down: 800 * time.Millisecond},
-	{afterPublish: 36, down: 0},
+	{afterPublish: 3},
+	{afterPublish: 9, delay: 3 * time.Millisecond, down: 100 * time.Millisecond},
+	{afterPublish: -1, at: 1900 * time.Millisecond, down: 300 * time.Millisecond},
+	{afterPublish: 17, delay: 6 * time.Millisecond},
+	{afterPublish: 25, delay: 10 * time.Millisecond, down: 50 * time.Millisecond},
+	{afterPublish: -1, at: 4500 * time.Millisecond, down: 800 * time.Millisecond},
+	{afterPublish: 36, delay: 15 * time.Millisecond},
 }
 
 // crashPublishGap paces the scripted stream.
@@ -196,8 +201,8 @@ const crashPublishGap = 120 * time.Millisecond
 
 // TestCrash_EveryNotificationExactlyOnceAcrossSIGKILL is issue 9's
 // must-show 3: four detectors cross and recover while the daemon is
-// SIGKILLed five times, right after a publish or at a moment mid-stream,
-// and restarted. After dropping resends by notification id the receiver
+// SIGKILLed seven times, within milliseconds of a publish or at a moment
+// mid-stream, and restarted. After dropping resends by notification id the receiver
 // got each level change of each alert once, in order, and nothing else;
 // at the end it has open what the daemon lists as active.
 func TestCrash_EveryNotificationExactlyOnceAcrossSIGKILL(t *testing.T) {
@@ -251,7 +256,8 @@ func TestCrash_EveryNotificationExactlyOnceAcrossSIGKILL(t *testing.T) {
 	for _, k := range crashKills {
 		what := ""
 		if k.afterPublish >= 0 {
-			what = fmt.Sprintf("right after reading %d", <-killNow)
+			what = fmt.Sprintf("%s after reading %d", k.delay, <-killNow)
+			time.Sleep(k.delay)
 		} else {
 			time.Sleep(time.Until(streamStart.Add(k.at))) // a moment mid-stream
 			what = fmt.Sprintf("at %s into the stream", time.Since(streamStart).Round(time.Millisecond))
