@@ -198,6 +198,11 @@ func (j *Journal) WaitDurable(seq uint64) error {
 	return errors.New("alert journal closed")
 }
 
+// WaitAppended returns once every record appended before the call is on
+// disk: the writer's ack gate, so that no message is acknowledged before the
+// transitions its readings caused are recorded.
+func (j *Journal) WaitAppended() error { return j.WaitDurable(j.LastSeq()) }
+
 // rotate makes the records appended from now on go to a new segment and
 // returns, once that segment exists, the sequence it starts with.
 func (j *Journal) rotate() uint64 {

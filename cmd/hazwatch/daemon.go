@@ -21,13 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"hazwatch/alerting"
+	"hazwatch/alerting/alarm"
 	"hazwatch/alerting/notify"
 	"hazwatch/alerting/notify/channels"
 	"hazwatch/configs"
 	"hazwatch/dashboards"
 	"hazwatch/httpapi"
 	"hazwatch/ingest"
-	"hazwatch/reading"
 )
 
 const (
@@ -75,76 +75,19 @@ func newLogger(c configs.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// daemon wires the parts: ingest hands each reading to the engine, whose
-// events are stored and handed to the dispatcher.
+// daemon wires the parts: ingest hands each reading to the alarm path
+// (engine, journal, notification), and stores it.
 type daemon struct {
 	log        *slog.Logger
-	engine     *alerting.Engine
-	writer     *ingest.Writer
 	dispatcher *notify.Dispatcher
+	alarms     *alarm.Path
 	journal    *alerting.Journal
-	latency    *prometheus.HistogramVec
-	// emitMu is held from an engine step to the hand-over of its
-	// transitions, so that notification gets them in journal order.
-	emitMu sync.Mutex
-	cfg    *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
+	cfg        *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
 	// catalogue is cfg's site catalogue, read by the dispatcher's goroutines
 	// for contacts and sensor counts, so swapped atomically on a reload.
 	catalogue atomic.Pointer[configs.Catalogue]
 
 	reloads *prometheus.CounterVec
-}
-
-// Observe evaluates one reading; the ingester calls it in order per series,
-// before it writes the reading and acknowledges its message. A reading the
-// limits refuse is not stored either.
-func (d *daemon) Observe(r *reading.Reading, received time.Time) error {
-	d.emitMu.Lock()
-	defer d.emitMu.Unlock()
-	events, err := d.engine.Accept(r, received)
-	var refused *alerting.Refusal
-	if errors.As(err, &refused) {
-		return &ingest.Reject{Reason: refused.Reason, Err: refused}
-	}
-	d.emit(events, received)
-	return err
-}
-
-// emit stores the transitions caused by one reading or tick and hands them
-// to notification as one unit. The caller holds emitMu, so that units reach
-// notification in the order the journal numbered their transitions.
-func (d *daemon) emit(events []alerting.Event, received time.Time) {
-	if len(events) == 0 {
-		return
-	}
-	for i := range events {
-		ev := &events[i]
-		ev.Received = received
-		d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
-	}
-	d.latency.WithLabelValues(notify.StageTransition).Observe(time.Since(received).Seconds())
-	d.dispatcher.Enqueue(events)
-}
-
-// emitRecorded hands notification the transitions the journal recorded
-// after what notification had committed when the daemon stopped: those a
-// crash left unnotified. Transitions of one reading go as one unit again.
-func (d *daemon) emitRecorded(events []alerting.Event) {
-	d.emitMu.Lock()
-	defer d.emitMu.Unlock()
-	for len(events) > 0 {
-		n := 1
-		for n < len(events) && sameCause(&events[0], &events[n]) {
-			n++
-		}
-		d.emit(events[:n:n], time.Now())
-		events = events[n:]
-	}
-}
-
-// sameCause reports whether two transitions came from one reading.
-func sameCause(a, b *alerting.Event) bool {
-	return a.Site == b.Site && a.Sensor == b.Sensor && a.Measurement == b.Measurement && a.At.Equal(b.At)
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
@@ -165,14 +108,14 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	defer journal.Close()
 	registerJournalMetrics(reg, journal)
 
+	latency := notify.NewLatencyHistogram()
 	d := &daemon{
-		log: log, engine: engine, cfg: cfg, journal: journal,
-		latency: notify.NewLatencyHistogram(),
+		log: log, cfg: cfg, journal: journal,
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hazwatch_config_reloads_total", Help: "Config reloads by result (ok, invalid).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(d.reloads, d.latency)
+	reg.MustRegister(d.reloads, latency)
 
 	outbox, err := notify.OpenOutbox(filepath.Join(cfg.DataDir, "outbox.db"))
 	if err != nil {
@@ -189,7 +132,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		Contacts:    func(site, sensor string) []string { return d.catalogue.Load().Contacts(site, sensor) },
 		SiteSensors: func(site string) int { return siteSensors(d.catalogue.Load(), site) },
 		Registerer:  reg,
-		Latency:     d.latency,
+		Latency:     latency,
 		Logger:      log,
 		WaitDurable: journal.WaitDurable,
 	})
@@ -197,43 +140,40 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return fmt.Errorf("notifications: %w", err)
 	}
 
-	// The engine resumes from exactly the transitions it recorded, and
-	// notification from the last of them it had committed.
-	unnotified, stats, err := engine.Restore(journal, filepath.Join(cfg.DataDir, legacyStateFile), d.dispatcher.Cursor())
-	if err != nil {
-		return fmt.Errorf("restore alert state: %w", err)
-	}
-	log.Info("alert state restored", "series", stats.Series, "journal_records", stats.Records,
-		"corrupt_records", stats.Corrupt, "torn_segments", stats.TornSegment, "damaged_snapshots", stats.DamagedSnapshots,
-		"active", len(engine.Active()), "unnotified", len(unnotified), "took", stats.Duration.Round(time.Millisecond))
-
 	spool, err := ingest.OpenSpool(cfg.InfluxDB.Spool.Dir, int64(cfg.InfluxDB.Spool.MaxBytes))
 	if err != nil {
 		return fmt.Errorf("open spool: %w", err)
 	}
 	metrics := ingest.NewMetrics(reg)
-	// No message is acknowledged before the transitions its readings caused
-	// are in the journal.
 	gate := ingest.WithAckGate(func() {
-		if err := journal.WaitDurable(journal.LastSeq()); err != nil {
+		if err := journal.WaitAppended(); err != nil {
 			log.Error("acknowledging readings whose alert transitions are not durable", "err", err)
 		}
 	})
-	d.writer, err = ingest.NewWriter(cfg.InfluxDB, spool, metrics, log, gate)
+	writer, err := ingest.NewWriter(cfg.InfluxDB, spool, metrics, log, gate)
 	if err != nil {
 		return fmt.Errorf("influxdb writer: %w", err)
 	}
-	writer := d.writer
-	d.emitRecorded(unnotified)
-	// The resolves of alerts whose rule went while the daemon was down.
-	d.emitLocked(engine.Tick, time.Now())
+	store := func(events []alerting.Event) {
+		for i := range events {
+			writer.Write(events[i].AppendLine(nil), ingest.Ack{})
+		}
+	}
+	var stats alerting.RestoreStats
+	d.alarms, stats, err = alarm.Start(engine, journal, d.dispatcher, filepath.Join(cfg.DataDir, legacyStateFile), store, latency)
+	if err != nil {
+		return err
+	}
+	log.Info("alert state restored", "series", stats.Series, "journal_records", stats.Records,
+		"corrupt_records", stats.Corrupt, "torn_segments", stats.TornSegment, "damaged_snapshots", stats.DamagedSnapshots,
+		"active", len(engine.Active()), "took", stats.Duration.Round(time.Millisecond))
 
 	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
 		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithMaxFutureSkew(cfg.MQTT.MaxFutureSkew.D()))
 	if err != nil {
 		return fmt.Errorf("subscriptions: %w", err)
 	}
-	ingester := ingest.NewIngester(cfg.MQTT, matcher, writer, d, metrics, log)
+	ingester := ingest.NewIngester(cfg.MQTT, matcher, writer, d.alarms, metrics, log)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -324,18 +264,11 @@ func (d *daemon) tick(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-stale.C:
-			d.emitLocked(d.engine.Tick, now)
+			d.alarms.Tick(now)
 		case now := <-evict.C:
-			d.emitLocked(d.engine.Evict, now)
+			d.alarms.Evict(now)
 		}
 	}
-}
-
-// emitLocked emits what step does at now, under emitMu.
-func (d *daemon) emitLocked(step func(time.Time) []alerting.Event, now time.Time) {
-	d.emitMu.Lock()
-	defer d.emitMu.Unlock()
-	d.emit(step(now), now)
 }
 
 // checkpoints writes the alert state whole once the journal has grown by
@@ -367,7 +300,7 @@ const legacyStateFile = "alert-state"
 // checkpoint writes the alert state whole and returns the snapshot's size.
 func (d *daemon) checkpoint() (int64, bool) {
 	start := time.Now()
-	size, err := d.engine.Checkpoint(d.dispatcher.Cursor() + 1)
+	size, err := d.alarms.Checkpoint()
 	if err != nil {
 		d.log.Error("alert state checkpoint", "err", err)
 		return 0, false
@@ -442,12 +375,7 @@ func (d *daemon) reload() {
 		err = d.dispatcher.Reload(cfg.Notify, chans)
 	}
 	if err == nil {
-		// The resolves of alerts whose rule is gone go out at once, in
-		// journal order with the readings' transitions.
-		d.emitMu.Lock()
-		err = d.engine.Reload(cfg)
-		d.emit(d.engine.Tick(time.Now()), time.Now())
-		d.emitMu.Unlock()
+		err = d.alarms.Reload(cfg)
 	}
 	if err != nil {
 		d.reloads.WithLabelValues("invalid").Inc()
