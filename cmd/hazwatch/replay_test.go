@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -84,4 +85,23 @@ func TestReplay_BadFileNamesFileAndLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayConfigAt writes the replay tests' config with InfluxDB at url and
+// returns its path.
+func replayConfigAt(t *testing.T, url string) string {
+	t.Helper()
+	data, err := os.ReadFile(replayConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "url: http://127.0.0.1:8086", "url: "+url, 1)
+	if text == string(data) {
+		t.Fatalf("%s has no InfluxDB url to replace", replayConfig)
+	}
+	path := filepath.Join(t.TempDir(), "hazwatch.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
