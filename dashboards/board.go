@@ -14,13 +14,10 @@ const (
 	tagSite     = "hazwatch-site"
 )
 
-// schemaVersion is the dashboard JSON model version the panels are written
-// for (Grafana 9 and later).
-const schemaVersion = 36
-
-// board is an sdk.Board whose annotations carry the InfluxDB columns
-// (textColumn, tagsColumn) that sdk.Annotation lacks. It marshals as one
-// dashboard model and unmarshals into sdk.Board.
+// board is an sdk.Board whose annotations are hazwatch's own type, since
+// sdk.Annotation predates annotation targets. It marshals as one dashboard
+// model and unmarshals into sdk.Board. Build rewrites the model to
+// Grafana's current schema (currentSchema) after marshalling.
 type board struct {
 	*sdk.Board
 	Annotations struct {
@@ -28,22 +25,28 @@ type board struct {
 	} `json:"annotations"`
 }
 
-// annotation is an InfluxDB annotation query of the dashboard model.
+// annotation is an InfluxDB annotation query of the dashboard model, in
+// the form Grafana's InfluxDB annotation editor saves: the query and its
+// columns in the target.
 type annotation struct {
-	Name       string `json:"name"`
-	Datasource dsRef  `json:"datasource"`
-	Enable     bool   `json:"enable"`
-	IconColor  string `json:"iconColor"`
-	// Query is InfluxQL's; Target carries Flux's.
-	Query      string  `json:"query"`
-	Target     *target `json:"target,omitempty"`
-	TextColumn string  `json:"textColumn"`
-	TagsColumn string  `json:"tagsColumn"`
+	Name       string  `json:"name"`
+	Datasource dsRef   `json:"datasource"`
+	Enable     bool    `json:"enable"`
+	IconColor  string  `json:"iconColor"`
+	Target     *target `json:"target"`
 }
 
+// target is the query of an annotation. FromAnnotations routes an InfluxQL
+// query to the plugin's annotation path, which reads TextColumn and
+// TagsColumn; a Flux query must take the standard query path without it,
+// where Grafana maps the result's fields by name and the columns are kept
+// only as the plugin's query model has them.
 type target struct {
-	RefID string `json:"refId"`
-	Query string `json:"query"`
+	RefID           string `json:"refId"`
+	Query           string `json:"query"`
+	FromAnnotations bool   `json:"fromAnnotations,omitempty"`
+	TextColumn      string `json:"textColumn"`
+	TagsColumn      string `json:"tagsColumn"`
 }
 
 // dsRef is how panels, targets, variables and annotations name the datasource.
@@ -67,11 +70,11 @@ type builder struct {
 func newBoard(uid, title string, tags ...string) *board {
 	// Not sdk.NewBoard: it numbers boards from a package counter, a data
 	// race when two builds run at once, and Grafana assigns ids anyway.
-	b := &sdk.Board{UID: uid, Title: title, Style: "dark"}
+	b := &sdk.Board{UID: uid, Title: title}
 	b.Tags = append([]string{tagAll}, tags...)
 	b.Timezone = "browser"
 	b.Editable = false
-	b.SchemaVersion = schemaVersion
+	b.SchemaVersion = currentSchemaVersion
 	b.Refresh = &sdk.BoolString{Flag: true, Value: "10s"}
 	b.Time = sdk.Time{From: "now-6h", To: "now"}
 	b.Timepicker.RefreshIntervals = []string{"10s", "30s", "1m", "5m", "15m"}
@@ -109,20 +112,16 @@ func (b *builder) annotate(bd *board, filters []filter) {
 		{"预警触发", stateFiring, configs.LevelRed.Color()},
 		{"预警解除", stateResolved, configs.LevelNone.Color()},
 	} {
-		q := b.q.Alerts(filters, a.state)
-		an := annotation{Name: a.name, Datasource: b.ds, Enable: true, IconColor: a.color,
-			TextColumn: "message", TagsColumn: "rule,site,sensor,level,state"}
-		if _, ok := b.q.(flux); ok {
-			an.Target = &target{RefID: "Anno", Query: q}
-		} else {
-			an.Query = q
-		}
-		bd.Annotations.List = append(bd.Annotations.List, an)
+		_, isFlux := b.q.(flux)
+		bd.Annotations.List = append(bd.Annotations.List, annotation{Name: a.name, Datasource: b.ds, Enable: true,
+			IconColor: a.color, Target: &target{RefID: "Anno", Query: b.q.Alerts(filters, a.state), FromAnnotations: !isFlux,
+				TextColumn: "message", TagsColumn: "rule,site,sensor,level,state"}})
 	}
 }
 
-// linkTagged links to the dashboards with tag, as a dropdown.
+// linkTagged links to the dashboards with tag, as a dropdown opened in the
+// same tab.
 func linkTagged(title, tag string) sdk.Link {
-	yes := true
-	return sdk.Link{Title: title, Type: "dashboards", Tags: []string{tag}, AsDropdown: &yes, KeepTime: &yes}
+	return sdk.Link{Title: title, Type: "dashboards", Tags: []string{tag}, AsDropdown: ptr(true), KeepTime: ptr(true),
+		Icon: ptr("external link"), Tooltip: ptr(""), TargetBlank: ptr(false)}
 }

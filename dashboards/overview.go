@@ -38,10 +38,9 @@ func (b *builder) overview() *board {
 	}
 	sites := sdk.NewText("站点")
 	sites.Datasource = nil
-	sites.TextPanel.Mode = "markdown"
+	sites.Renderer = nil
 	sites.TextPanel.Options.Mode = "markdown"
 	sites.TextPanel.Options.Content = b.siteTable()
-	sites.TextPanel.Content = sites.TextPanel.Options.Content
 	bd.add(sites, 24, 8)
 	return bd
 }

@@ -83,11 +83,14 @@ type statOptions struct {
 		Fields string   `json:"fields"`
 		Values bool     `json:"values"`
 	} `json:"reduceOptions"`
-	ColorMode   string `json:"colorMode"`
-	GraphMode   string `json:"graphMode"`
-	TextMode    string `json:"textMode"`
-	JustifyMode string `json:"justifyMode"`
-	Orientation string `json:"orientation"`
+	ColorMode              string `json:"colorMode"`
+	GraphMode              string `json:"graphMode"`
+	TextMode               string `json:"textMode"`
+	JustifyMode            string `json:"justifyMode"`
+	Orientation            string `json:"orientation"`
+	WideLayout             bool   `json:"wideLayout"`
+	ShowPercentChange      bool   `json:"showPercentChange"`
+	PercentChangeColorMode string `json:"percentChangeColorMode"`
 }
 
 // stat shows the last value of each series of query, coloured by th on the
@@ -106,6 +109,7 @@ func (b *builder) stat(title, query, unit, noValue string, decimals *int, th sdk
 	opt.ReduceOptions.Calcs = []string{"lastNotNull"}
 	opt.ColorMode, opt.GraphMode, opt.TextMode = "background", "none", "value_and_name"
 	opt.JustifyMode, opt.Orientation = "auto", "auto"
+	opt.WideLayout, opt.PercentChangeColorMode = true, "standard"
 	(*p.CustomPanel)["targets"] = []sdk.Target{b.target("A", query)}
 	(*p.CustomPanel)["fieldConfig"] = fc
 	(*p.CustomPanel)["options"] = opt

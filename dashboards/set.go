@@ -70,25 +70,38 @@ type Dashboard struct {
 // Build makes the datasource, the folder and the dashboards of cfg: an
 // overview, one dashboard per sensor kind in use and one per site.
 func Build(cfg *configs.Config) (*Set, error) {
-	ds := datasource(cfg)
-	b := &builder{cfg: cfg, cat: cfg.Catalogue(), q: dialectFor(cfg.InfluxDB), ds: dsRef{Type: "influxdb", UID: ds.UID},
-		marks: map[[3]string][]mark{}}
-	set := &Set{Datasource: ds, Folder: Folder{UID: FolderUID, Title: cmp.Or(cfg.Grafana.Folder, "hazwatch")}}
-	boards := []*board{b.overview()}
-	for _, k := range b.kinds() {
-		boards = append(boards, b.kind(k))
-	}
-	for i := range cfg.Sites {
-		boards = append(boards, b.site(&cfg.Sites[i]))
-	}
-	for _, bd := range boards {
-		data, err := json.MarshalIndent(bd, "", "  ")
+	b := newBuilder(cfg)
+	set := &Set{Datasource: datasource(cfg), Folder: Folder{UID: FolderUID, Title: cmp.Or(cfg.Grafana.Folder, "hazwatch")}}
+	for _, bd := range b.boards() {
+		data, err := json.Marshal(bd)
 		if err != nil {
 			return nil, fmt.Errorf("encode dashboard %s: %w", bd.UID, err)
+		}
+		// grafana-tools/sdk writes Grafana 9's model; see currentSchema.
+		if data, err = currentSchema(data); err != nil {
+			return nil, err
 		}
 		set.Dashboards = append(set.Dashboards, Dashboard{UID: bd.UID, Title: bd.Title, JSON: data})
 	}
 	return set, nil
+}
+
+func newBuilder(cfg *configs.Config) *builder {
+	return &builder{cfg: cfg, cat: cfg.Catalogue(), q: dialectFor(cfg.InfluxDB),
+		ds: dsRef{Type: "influxdb", UID: datasource(cfg).UID}, marks: map[[3]string][]mark{}}
+}
+
+// boards builds the overview, then one dashboard per kind in use and one
+// per site.
+func (b *builder) boards() []*board {
+	out := []*board{b.overview()}
+	for _, k := range b.kinds() {
+		out = append(out, b.kind(k))
+	}
+	for i := range b.cfg.Sites {
+		out = append(out, b.site(&b.cfg.Sites[i]))
+	}
+	return out
 }
 
 // datasource derives the datasource from the influxdb section: InfluxQL for

@@ -7,7 +7,8 @@
 #                         services, and a trap that stops everything on exit
 #   hz_init NAME          set HZ_RUN=.run/NAME and start tracking processes
 #   hz_start_mosquitto    exports HAZWATCH_MQTT_URL
-#   hz_start_influxd      exports HAZWATCH_INFLUX_URL; creates database hazwatch
+#   hz_start_influxd      exports HAZWATCH_INFLUX_URL; creates database hazwatch;
+#                         its config is internal/testenv/influxdb.conf.tmpl
 #   hz_bg LOG CMD...      start CMD in the background (LOG "-" for the terminal)
 #   hz_wait DESC SECS CMD...  poll CMD until it succeeds, fail after SECS
 #   hz_start_hazwatch CONFIG ADDR  bin/hazwatch run -config CONFIG, waits until
@@ -131,35 +132,30 @@ CONF
 	export HAZWATCH_MQTT_URL="tcp://127.0.0.1:$port"
 }
 
+# hz_influxd_conf DIR RPC HTTP prints InfluxDB's config, rendered from the
+# template internal/testenv renders too, so that the scripts' InfluxDB is the
+# tests' one (Flux enabled included).
+hz_influxd_conf() {
+	local conf
+	conf=$(<"$HZ_ROOT/internal/testenv/influxdb.conf.tmpl")
+	conf=${conf//'{{.Dir}}'/"$1"}
+	conf=${conf//'{{.RPCPort}}'/"$2"}
+	conf=${conf//'{{.HTTPPort}}'/"$3"}
+	case "$conf" in *'{{'*)
+		echo "internal/testenv/influxdb.conf.tmpl has a placeholder hz_influxd_conf does not fill" >&2
+		return 1
+		;;
+	esac
+	printf '%s\n' "$conf"
+}
+
 hz_start_influxd() {
 	local bin http rpc dir="$HZ_RUN/influxdb"
 	bin="$(go env GOPATH)/bin/influxd"
 	hz_free_port http
 	hz_free_port rpc
 	mkdir -p "$dir"
-	cat >"$dir/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc"
-[meta]
-  dir = "$dir/meta"
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  query-log-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$http"
-  log-enabled = false
-[logging]
-  level = "error"
-  suppress-logo = true
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-[subscriber]
-  enabled = false
-CONF
+	hz_influxd_conf "$dir" "$rpc" "$http" >"$dir/influxdb.conf" || return 1
 	hz_bg "$dir/influxd.log" "$bin" run -config "$dir/influxdb.conf"
 	HZ_INFLUXD_PID=$HZ_LAST_PID
 	export HAZWATCH_INFLUX_URL="http://127.0.0.1:$http"

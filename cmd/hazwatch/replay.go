@@ -8,8 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strings"
 	"time"
+
+	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 
 	"hazwatch/alerting"
 	"hazwatch/configs"
@@ -81,7 +85,20 @@ func readInfluxDB(cfg *configs.Config, fromText, toText string) ([]reading.Readi
 		out = append(out, r)
 		return nil
 	})
+	if fluxDisabled(err) {
+		return nil, fmt.Errorf("InfluxDB at %s refuses Flux queries: set flux-enabled = true in the [http] section "+
+			"of influxdb.conf (1.8) and restart it", cfg.InfluxDB.URL)
+	}
 	return out, err
+}
+
+// fluxDisabled reports whether err is InfluxDB 1.8's answer to a Flux query
+// when flux-enabled is off: 403 with a plain-text body that begins "Flux
+// query service disabled".
+func fluxDisabled(err error) bool {
+	var answer *influxhttp.Error
+	return errors.As(err, &answer) && answer.StatusCode == http.StatusForbidden &&
+		strings.Contains(answer.Message, "Flux query service disabled")
 }
 
 // parseWhen reads an RFC 3339 time, or a duration meaning that long before now.

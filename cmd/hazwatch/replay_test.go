@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -83,5 +87,74 @@ func TestReplay_BadFileNamesFileAndLine(t *testing.T) {
 				t.Errorf("stderr = %q, want hazwatch replay: …%s…", stderr, tc.wantErr)
 			}
 		})
+	}
+}
+
+// replayConfigAt writes the replay tests' config with InfluxDB at url and
+// returns its path.
+func replayConfigAt(t *testing.T, url string) string {
+	t.Helper()
+	data, err := os.ReadFile(replayConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(data), "url: http://127.0.0.1:8086", "url: "+url, 1)
+	if text == string(data) {
+		t.Fatalf("%s has no InfluxDB url to replace", replayConfig)
+	}
+	path := filepath.Join(t.TempDir(), "hazwatch.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReplay_FluxDisabledSaysWhatToEnable(t *testing.T) {
+	var queries atomic.Int32
+	// InfluxDB 1.8.10 without flux-enabled answers a Flux query so (its
+	// headers and body as captured from influxd).
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/query" {
+			http.NotFound(w, r)
+			return
+		}
+		queries.Add(1)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Influxdb-Build", "OSS")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("Flux query service disabled. Verify flux-enabled=true in the [http] section of the InfluxDB config.\n"))
+	}))
+	t.Cleanup(srv.Close)
+
+	var stdout, stderr bytes.Buffer
+	code := runReplay([]string{"-config", replayConfigAt(t, srv.URL), "-from", "1h"}, &stdout, &stderr)
+	if code != 1 || stdout.Len() != 0 {
+		t.Errorf("exit code %d, stdout %q; want 1 and nothing", code, stdout.String())
+	}
+	want := "hazwatch replay: InfluxDB at " + srv.URL + " refuses Flux queries: set flux-enabled = true in the [http] " +
+		"section of influxdb.conf (1.8) and restart it\n"
+	if stderr.String() != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
+	}
+	if queries.Load() != 1 {
+		t.Errorf("%d Flux queries reached the server, want 1", queries.Load())
+	}
+}
+
+func TestReplay_OtherForbiddenAnswersAreNotTakenForFluxDisabled(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"code":"forbidden","message":"insufficient permissions for read"}`))
+	}))
+	t.Cleanup(srv.Close)
+
+	var stdout, stderr bytes.Buffer
+	if code := runReplay([]string{"-config", replayConfigAt(t, srv.URL), "-from", "1h"}, &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if got := stderr.String(); strings.Contains(got, "flux-enabled") || !strings.Contains(got, "insufficient permissions") {
+		t.Errorf("stderr %q, want InfluxDB's own answer and no word of flux-enabled", got)
 	}
 }

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,8 +12,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
 )
+
+// influxConf is InfluxDB's config, shared with scripts/services.sh.
+//
+//go:embed influxdb.conf.tmpl
+var influxConfText string
+
+var influxConf = template.Must(template.New("influxdb.conf.tmpl").Parse(influxConfText))
+
+// influxConfParams fills influxdb.conf.tmpl; services.sh fills the same three.
+type influxConfParams struct {
+	Dir               string
+	RPCPort, HTTPPort int
+}
 
 // Influx is a running InfluxDB 1.8 with one database, for tests that store
 // readings and read them back.
@@ -38,30 +54,11 @@ func InfluxDB(t testing.TB) *Influx {
 	dir := t.TempDir()
 	httpPort, rpcPort := FreePort(t), FreePort(t)
 	conf := filepath.Join(dir, "influxdb.conf")
-	text := fmt.Sprintf(`reporting-disabled = true
-bind-address = "127.0.0.1:%d"
-[meta]
-  dir = "%[2]s/meta"
-[data]
-  dir = "%[2]s/data"
-  wal-dir = "%[2]s/wal"
-  query-log-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:%[3]d"
-  flux-enabled = true
-  log-enabled = false
-[logging]
-  level = "error"
-  suppress-logo = true
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-[subscriber]
-  enabled = false
-`, rpcPort, dir, httpPort)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+	var text bytes.Buffer
+	if err := influxConf.Execute(&text, influxConfParams{Dir: dir, RPCPort: rpcPort, HTTPPort: httpPort}); err != nil {
+		t.Fatalf("render influxd config: %v", err)
+	}
+	if err := os.WriteFile(conf, text.Bytes(), 0o644); err != nil {
 		t.Fatalf("write influxd config: %v", err)
 	}
 	db := &Influx{
