@@ -28,13 +28,30 @@ import (
 // from (InfluxDB's alerts measurement). It must not block on the database.
 type Store func(events []alerting.Event)
 
+// Parts are what the alarm path joins.
+type Parts struct {
+	Engine  *alerting.Engine
+	Journal *alerting.Journal
+	// Notifier must wait for Journal (DispatcherOptions.WaitDurable:
+	// Journal.WaitDurable).
+	Notifier *notify.Dispatcher
+	Store    Store
+	// LegacyState is the state file of versions before the journal, read
+	// when the journal has no snapshot yet.
+	LegacyState string
+	// Latency is where the transition stage is observed; nil observes nothing.
+	Latency *prometheus.HistogramVec
+	// Clock is the daemon's clock, for stale rules; nil is time.Now.
+	Clock func() time.Time
+}
+
 // Path is the alarm path of one daemon.
 type Path struct {
 	engine   *alerting.Engine
-	journal  *alerting.Journal
 	notifier *notify.Dispatcher
 	store    Store
 	latency  *prometheus.HistogramVec
+	clock    func() time.Time
 
 	// mu is held from an engine step to the hand-over of its transitions,
 	// so that notification gets them in the order the journal numbered
@@ -42,22 +59,24 @@ type Path struct {
 	mu sync.Mutex
 }
 
-// Start restores e from the journal j (or from legacyState, the state file
-// of versions before the journal, when j has no snapshot yet) and hands d
-// the transitions recorded after d's cursor: those a crash left unnotified,
-// and the resolves of alerts whose rule went while the daemon was down. d
-// must wait for j (DispatcherOptions.WaitDurable: j.WaitDurable). latency
-// is where the transition stage is observed; nil observes nothing.
-func Start(e *alerting.Engine, j *alerting.Journal, d *notify.Dispatcher, legacyState string, store Store, latency *prometheus.HistogramVec) (*Path, alerting.RestoreStats, error) {
-	unnotified, stats, err := e.Restore(j, legacyState, d.Cursor())
+// Start restores the engine from the journal and hands notification the
+// transitions recorded after its cursor: those a crash left unnotified, and
+// the resolves of alerts whose rule went while the daemon was down.
+func Start(parts Parts) (*Path, alerting.RestoreStats, error) {
+	unnotified, stats, err := parts.Engine.Restore(parts.Journal, parts.LegacyState, parts.Notifier.Cursor())
 	if err != nil {
 		return nil, stats, fmt.Errorf("restore alert state: %w", err)
 	}
-	p := &Path{engine: e, journal: j, notifier: d, store: store, latency: latency}
+	p := &Path{engine: parts.Engine, notifier: parts.Notifier, store: parts.Store, latency: parts.Latency, clock: parts.Clock}
+	if p.clock == nil {
+		p.clock = time.Now
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// Transitions of one reading go as one unit again, as they first did.
-	now := time.Now()
+	// Transitions of one reading go as one unit again, as they first did
+	// (as near as the journal tells: notification splits a unit that
+	// changes one alert twice).
+	now := p.clock()
 	for len(unnotified) > 0 {
 		n := 1
 		for n < len(unnotified) && sameCause(&unnotified[0], &unnotified[n]) {
@@ -66,7 +85,7 @@ func Start(e *alerting.Engine, j *alerting.Journal, d *notify.Dispatcher, legacy
 		p.emit(unnotified[:n:n], now)
 		unnotified = unnotified[n:]
 	}
-	p.emit(e.Tick(now), now)
+	p.emit(p.engine.Tick(now), now)
 	return p, stats, nil
 }
 
@@ -111,7 +130,7 @@ func (p *Path) Reload(cfg *configs.Config) error {
 	if err := p.engine.Reload(cfg); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := p.clock()
 	p.emit(p.engine.Tick(now), now)
 	return nil
 }

@@ -20,7 +20,7 @@ const (
 const (
 	StageTransition = "transition" // reading received → the engine's transition, observed by the daemon
 	StageCommitted  = "committed"  // reading received → notification decisions durable in the outbox
-	StageSent      = "sent"      // reading received → a channel accepted the notification
+	StageSent       = "sent"       // reading received → a channel accepted the notification
 )
 
 // NewLatencyHistogram returns hazwatch_alert_latency_seconds, the time from

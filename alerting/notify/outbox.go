@@ -267,6 +267,12 @@ func putUint(b *bolt.Bucket, key []byte, v uint64) error {
 	return b.Put(key, binary.BigEndian.AppendUint64(nil, v))
 }
 
+// Backup writes a consistent copy of the outbox to path: what a restart from
+// this moment would find, whatever is being committed meanwhile.
+func (o *Outbox) Backup(path string) error {
+	return o.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+}
+
 // Close closes the file. Close the dispatchers using it first.
 func (o *Outbox) Close() error {
 	o.w.close()

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -131,17 +132,38 @@ func (d *Dispatcher) process(batch []unit) {
 	}
 }
 
-// handle applies every event of one unit, then decides each.
+// handle applies the events of one unit, then decides each: the alerts a
+// reading changes together are judged together (a fault that fires with a
+// threshold inhibits it whatever the order of the rules). A unit that
+// changes one alert twice (a replay after a crash cannot always tell
+// readings apart) is split before the second change, so that each change is
+// decided on its own state.
 func (d *Dispatcher) handle(events []alerting.Event) {
+	for len(events) > 0 {
+		n := 1
+		for n < len(events) && !slices.ContainsFunc(events[:n], func(e alerting.Event) bool { return e.ID == events[n].ID }) {
+			n++
+		}
+		d.handleDistinct(events[:n])
+		events = events[n:]
+	}
+}
+
+// handleDistinct applies and decides events of distinct alerts.
+func (d *Dispatcher) handleDistinct(events []alerting.Event) {
 	sts := make([]*tracked, len(events))
+	last := d.lastSeq
 	for i := range events {
 		ev := &events[i]
+		// Within a unit the order is the engine's (a tick sorts by site
+		// and sensor); units come in journal order, so the cursor is the
+		// highest sequence handled.
 		if ev.Seq != 0 {
-			if ev.Seq <= d.lastSeq {
+			if ev.Seq <= last {
 				d.m.outOfOrder.Inc()
 			}
-			d.lastSeq = ev.Seq
-			d.b.cursor, d.b.setCur = ev.Seq, true
+			d.lastSeq = max(d.lastSeq, ev.Seq)
+			d.b.cursor, d.b.setCur = max(d.b.cursor, ev.Seq), true
 		}
 		if !ev.Received.IsZero() {
 			d.received = append(d.received, ev.Received)

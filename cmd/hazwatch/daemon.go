@@ -160,7 +160,10 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		}
 	}
 	var stats alerting.RestoreStats
-	d.alarms, stats, err = alarm.Start(engine, journal, d.dispatcher, filepath.Join(cfg.DataDir, legacyStateFile), store, latency)
+	d.alarms, stats, err = alarm.Start(alarm.Parts{
+		Engine: engine, Journal: journal, Notifier: d.dispatcher, Store: store,
+		LegacyState: filepath.Join(cfg.DataDir, legacyStateFile), Latency: latency,
+	})
 	if err != nil {
 		return err
 	}
