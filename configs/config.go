@@ -40,9 +40,23 @@ type MQTT struct {
 	DeadLetterTopic string         `yaml:"dead_letter_topic"`
 	Subscriptions   []Subscription `yaml:"subscriptions"`
 	// MaxFutureSkew is how far ahead of the daemon's clock a reading's time may
-	// be before it is rejected as unreasonable.
+	// be before it is rejected as unreasonable (DefaultMaxFutureSkew).
 	MaxFutureSkew Duration `yaml:"max_future_skew"`
+	// MaxPastAge is how far behind the daemon's clock a reading's time may be
+	// before it is rejected as unreasonable (DefaultMaxPastAge).
+	MaxPastAge Duration `yaml:"max_past_age"`
 }
+
+// Defaults of the window around its arrival that a reading's own time must
+// lie in. Five minutes ahead is enough for a device clock that runs a little
+// fast, too little for one that is simply wrong, whose readings would hold
+// their series' alerts until then. Seven days back lets a gateway deliver
+// what it buffered over a long weekend without its uplink, and refuses the
+// 1970 or 1677 of a device whose clock was never set.
+const (
+	DefaultMaxFutureSkew = 5 * time.Minute
+	DefaultMaxPastAge    = 7 * 24 * time.Hour
+)
 
 // TLS configures ssl:// connections.
 type TLS struct {

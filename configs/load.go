@@ -237,7 +237,8 @@ func (l *loader) applyDefaults() {
 		c.MQTT.QoS = 1
 	}
 	orDefault(&c.MQTT.MaxPayloadBytes, 64<<10)
-	orDefault(&c.MQTT.MaxFutureSkew, Duration(time.Hour))
+	orDefault(&c.MQTT.MaxFutureSkew, Duration(DefaultMaxFutureSkew))
+	orDefault(&c.MQTT.MaxPastAge, Duration(DefaultMaxPastAge))
 	for i := range c.MQTT.Subscriptions {
 		orDefault(&c.MQTT.Subscriptions[i].Format, FormatJSON)
 	}

@@ -36,10 +36,13 @@ func WithDefaultQoS(qos byte) TopicOption {
 	return func(m *TopicMatcher) { m.defaultQoS = qos }
 }
 
-// WithMaxFutureSkew sets how far after arrival a reading's own time may lie
-// (mqtt.max_future_skew); zero keeps DefaultMaxFutureSkew.
-func WithMaxFutureSkew(d time.Duration) TopicOption {
-	return func(m *TopicMatcher) { m.decoders.MaxFutureSkew = d }
+// WithTimeWindow sets how far after and before arrival a reading's own time
+// may lie (mqtt.max_future_skew, mqtt.max_past_age); zero keeps the
+// configs default.
+func WithTimeWindow(maxFutureSkew, maxPastAge time.Duration) TopicOption {
+	return func(m *TopicMatcher) {
+		m.decoders.MaxFutureSkew, m.decoders.MaxPastAge = maxFutureSkew, maxPastAge
+	}
 }
 
 type segmentType uint8

@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	d.dispatcher.Resume(engine.Active())
 
 	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
-		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithMaxFutureSkew(cfg.MQTT.MaxFutureSkew.D()))
+		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithTimeWindow(cfg.MQTT.MaxFutureSkew.D(), cfg.MQTT.MaxPastAge.D()))
 	if err != nil {
 		return fmt.Errorf("subscriptions: %w", err)
 	}
