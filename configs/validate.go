@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"hazwatch/reading"
 )
 
 // validator checks a decoded config as a whole and reports each problem at
@@ -109,7 +111,8 @@ func (v *validator) qos(path string, q int) {
 	}
 }
 
-var tagName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// wordName is what kind and measurement names are made of.
+var wordName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // topicTags checks a subscription pattern and returns the names of its
 // {name} segments. + matches one level, # the rest and only at the end.
@@ -128,8 +131,8 @@ func topicTags(pattern string) ([]string, error) {
 		case s == "+":
 		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
 			name := s[1 : len(s)-1]
-			if !tagName.MatchString(name) {
-				return nil, fmt.Errorf("bad tag name %q in %q", name, pattern)
+			if err := reading.CheckTagName(name); err != nil {
+				return nil, err
 			}
 			if slices.Contains(tags, name) {
 				return nil, fmt.Errorf("tag {%s} appears twice in %q", name, pattern)
@@ -162,6 +165,11 @@ func (v *validator) influxdb() {
 	if db.BatchSize < 0 {
 		v.fail("influxdb.batch_size", "must be positive")
 	}
+	for _, key := range slices.Sorted(maps.Keys(db.StaticTags)) {
+		if err := reading.CheckTagName(key); err != nil {
+			v.fail("influxdb.static_tags."+key, "%v", err)
+		}
+	}
 	for _, reserved := range []string{"site", "kind", "sensor"} {
 		if _, ok := db.StaticTags[reserved]; ok {
 			v.fail("influxdb.static_tags."+reserved, "%s is set per reading and cannot be a static tag", reserved)
@@ -172,12 +180,12 @@ func (v *validator) influxdb() {
 func (v *validator) kinds() {
 	for _, name := range slices.Sorted(maps.Keys(v.c.Kinds)) {
 		k, p := v.c.Kinds[name], "kinds."+name
-		if !tagName.MatchString(name) {
+		if !wordName.MatchString(name) {
 			v.fail(p, "a kind name is a word of letters, digits and _")
 		}
 		if k.Measurement == "" {
 			v.fail(p+".measurement", "required")
-		} else if !tagName.MatchString(k.Measurement) {
+		} else if !wordName.MatchString(k.Measurement) {
 			// A measurement starting with # would be a comment in line protocol.
 			v.fail(p+".measurement", "a measurement name is a word of letters, digits and _")
 		}

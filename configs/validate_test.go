@@ -181,3 +181,29 @@ func TestParse_ReportsEachProblemAtItsLine(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_TagNamesFollowTheOneCheckOfReading(t *testing.T) {
+	config := func(topic, staticTag string) string {
+		return "mqtt:\n  url: tcp://h:1883\n  subscriptions: [{topic: \"" + topic + "\"}]\n" +
+			"influxdb:\n  url: http://h\n  bucket: b\n  static_tags: {\"" + staticTag + "\": x}\n"
+	}
+	cases := []struct {
+		name, topic, staticTag string
+		want                   []string
+	}{
+		{"words, _ and - are fine", "s/{kind}/{zone-a}/{line_2}", "plant-1", nil},
+		{"topic tag time", "s/{kind}/{time}", "plant", []string{`t.yaml:3: mqtt.subscriptions[0].topic: tag name "time" is reserved`}},
+		{"topic tag _measurement", "s/{kind}/{_measurement}", "plant", []string{`t.yaml:3: mqtt.subscriptions[0].topic: tag name "_measurement" is reserved`}},
+		{"topic tag field", "s/{kind}/{field}", "plant", []string{`t.yaml:3: mqtt.subscriptions[0].topic: tag name "field" is reserved`}},
+		{"static tag time", "s/{kind}", "time", []string{`t.yaml:7: influxdb.static_tags.time: tag name "time" is reserved`}},
+		{"static tag _field", "s/{kind}", "_field", []string{`t.yaml:7: influxdb.static_tags._field: tag name "_field" is reserved`}},
+		{"static tag with a space", "s/{kind}", "a b", []string{`t.yaml:7: influxdb.static_tags.a b: tag name "a b": use letters, digits, _ and -`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := problems(t, config(c.topic, c.staticTag)); !slices.Equal(got, c.want) {
+				t.Fatalf("problems:\n%q\nwant:\n%q", got, c.want)
+			}
+		})
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"hazwatch/configs"
 	"hazwatch/reading"
@@ -38,9 +37,10 @@ const (
 	// not a positive epoch number, a "time" that is not RFC 3339.
 	ReasonBadTime = "bad_time"
 	// ReasonBadName is a field name, tag name or tag value, from the topic or
-	// the payload, that line protocol cannot carry: one that is not UTF-8,
-	// holds a control character or ends in a backslash. Storing it would make
-	// InfluxDB refuse the whole batch it is in.
+	// the payload, that line protocol cannot carry (one that is not UTF-8,
+	// holds a control character or ends in a backslash) or that InfluxDB
+	// reserves (time, _field, _measurement). Storing it would make InfluxDB
+	// refuse the whole batch it is in.
 	ReasonBadName = "bad_name"
 )
 
@@ -149,28 +149,18 @@ func (start whole) of(out []reading.Reading, err error) ([]reading.Reading, erro
 	return out, nil
 }
 
-// storable reports whether s can be a field name, tag name or tag value in
-// line protocol, by the rules of lineprotocol.Encoder: non-empty UTF-8
-// without control characters, and no trailing backslash, which would escape
-// the separator after it.
-func storable(s string) bool {
-	if s == "" || s[len(s)-1] == '\\' {
-		return false
-	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return false
-		}
-		ascii = ascii && s[i] < utf8.RuneSelf
-	}
-	return ascii || utf8.ValidString(s)
-}
-
-// checkName rejects a name or tag value that is not storable.
+// checkName rejects a tag value that cannot be stored.
 func checkName(what, s string) error {
-	if storable(s) {
+	if reading.Storable(s) {
 		return nil
 	}
 	return reject(ReasonBadName, "%s %q cannot be stored in InfluxDB", what, truncate(s))
+}
+
+// badName rejects a tag or field key that reading's check refused.
+func badName(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Reject{Reason: ReasonBadName, Err: err}
 }

@@ -83,6 +83,8 @@ func TestJSON_RejectsBadPayloads(t *testing.T) {
 		{name: "time not RFC 3339", payload: `{"v":1,"time":"28/11/2026 10:00"}`, reason: ReasonBadTime},
 		{name: "time a number", payload: `{"v":1,"time":12}`, reason: ReasonBadTime},
 		{name: "both ts and time", payload: fmt.Sprintf(`{"v":1,"ts":%d,"time":"2026-11-28T10:00:00Z"}`, sec), reason: ReasonBadTime},
+		{name: "field name _field", payload: `{"v":1,"_field":2}`, reason: ReasonBadName},
+		{name: "field name _measurement", payload: `{"_measurement":2}`, reason: ReasonBadName},
 		{name: "field name ending in a backslash", payload: `{"v":1,"a\\":2}`, reason: ReasonBadName},
 		{name: "field name with a newline", payload: `{"a\nb":2}`, reason: ReasonBadName},
 		{name: "not UTF-8", payload: "{\"v\":1,\"\xff\":2}", reason: ReasonMalformedJSON},

@@ -175,6 +175,8 @@ func TestNewTopicMatcher_RejectsBadSubscriptions(t *testing.T) {
 		{"empty tag name", configs.Subscription{Topic: "a/{}", Kind: "gas_lel"}, nil, "empty tag name"},
 		{"bad tag name", configs.Subscription{Topic: "a/{x y}", Kind: "gas_lel"}, nil, "letters, digits"},
 		{"reserved tag", configs.Subscription{Topic: "a/{time}", Kind: "gas_lel"}, nil, "reserved"},
+		{"reserved tag of InfluxDB 2", configs.Subscription{Topic: "a/{_measurement}", Kind: "gas_lel"}, nil, "reserved"},
+		{"reserved static tag", configs.Subscription{Topic: "a/{kind}"}, map[string]string{"_field": "x"}, "reserved"},
 		{"repeated tag", configs.Subscription{Topic: "{site}/{site}", Kind: "gas_lel"}, nil, "twice"},
 		{"kind twice", configs.Subscription{Topic: "a/{kind}", Kind: "gas_lel"}, nil, "both {kind}"},
 		{"unknown fixed kind", configs.Subscription{Topic: "a/{sensor}", Kind: "radiation"}, nil, "unknown kind"},
