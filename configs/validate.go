@@ -103,6 +103,60 @@ func (v *validator) mqtt() {
 			v.qos(p+".qos", *s.QoS)
 		}
 	}
+	v.deadLetterTopic()
+}
+
+// deadLetterTopic refuses a dead-letter topic that hazwatch would receive
+// again: each dead letter would be rejected and dead-lettered in turn, a
+// loop that grew to 125 MB in ten seconds until the broker dropped the
+// client.
+func (v *validator) deadLetterTopic() {
+	const path = "mqtt.dead_letter_topic"
+	topic := v.c.MQTT.DeadLetterTopic
+	if topic == "" {
+		return
+	}
+	if strings.ContainsAny(topic, "+#") {
+		v.fail(path, "a topic to publish to holds no + or #")
+		return
+	}
+	for i, s := range v.c.MQTT.Subscriptions {
+		if receives(s.Topic, topic) {
+			v.fail(path, "%q would be received again through subscription %q (mqtt.subscriptions[%d]), and each dead letter would make another",
+				topic, s.Topic, i)
+			return
+		}
+	}
+}
+
+// receives reports whether the broker delivers a message published to topic
+// to the subscription pattern: a {name} level is a + to the broker, which
+// also delivers what hazwatch then refuses (an empty level), and a shared
+// subscription's $share/GROUP/ prefix is not part of what it matches.
+func receives(pattern, topic string) bool {
+	if rest, ok := strings.CutPrefix(pattern, "$share/"); ok {
+		if _, p, ok := strings.Cut(rest, "/"); ok {
+			pattern = p
+		}
+	}
+	ps, ts := strings.Split(pattern, "/"), strings.Split(topic, "/")
+	// MQTT 3.1.1 §4.7.2: wildcards at the first level do not match topics
+	// starting with $.
+	system := strings.HasPrefix(topic, "$")
+	for i, p := range ps {
+		wild := p == "#" || p == "+" || strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}")
+		switch {
+		case wild && i == 0 && system:
+			return false
+		case p == "#":
+			return true
+		case i >= len(ts):
+			return false
+		case !wild && p != ts[i]:
+			return false
+		}
+	}
+	return len(ps) == len(ts)
 }
 
 func (v *validator) qos(path string, q int) {

@@ -207,3 +207,29 @@ func TestParse_TagNamesFollowTheOneCheckOfReading(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_RefusesADeadLetterTopicThatLoops(t *testing.T) {
+	config := func(dead string) string {
+		return "mqtt:\n  url: tcp://h:1883\n  dead_letter_topic: \"" + dead + "\"\n" +
+			"  subscriptions:\n    - topic: sensors/{site}/{kind}/{sensor}\n    - topic: \"$share/g/lp/#\"\n      kind: gas_lel\n" +
+			"influxdb: {url: \"http://h\", bucket: b}\n"
+	}
+	cases := []struct {
+		dead string
+		want []string
+	}{
+		{"hazwatch/rejected", nil},
+		{"sensors/dl/nokind", nil},
+		{"sensors/dl/nokind/x", []string{`t.yaml:3: mqtt.dead_letter_topic: "sensors/dl/nokind/x" would be received again through subscription "sensors/{site}/{kind}/{sensor}" (mqtt.subscriptions[0]), and each dead letter would make another`}},
+		{"lp", []string{`t.yaml:3: mqtt.dead_letter_topic: "lp" would be received again through subscription "$share/g/lp/#" (mqtt.subscriptions[1]), and each dead letter would make another`}},
+		{"hazwatch/+/x", []string{`t.yaml:3: mqtt.dead_letter_topic: a topic to publish to holds no + or #`}},
+		{"hazwatch/#", []string{`t.yaml:3: mqtt.dead_letter_topic: a topic to publish to holds no + or #`}},
+	}
+	for _, c := range cases {
+		t.Run(c.dead, func(t *testing.T) {
+			if got := problems(t, config(c.dead)); !slices.Equal(got, c.want) {
+				t.Fatalf("problems:\n%q\nwant:\n%q", got, c.want)
+			}
+		})
+	}
+}

@@ -178,7 +178,7 @@ func (i *Ingester) reject(topic string, payload []byte, ack Ack, err error, arri
 		i.log.Warn("mqtt message rejected", "reason", rej.Reason, "topic", topic, "err", rej.Err)
 	}
 	if i.cfg.DeadLetterTopic != "" {
-		body, err := json.Marshal(NewDeadLetter(rej, topic, payload, arrival))
+		body, err := json.Marshal(NewDeadLetter(rej, topic, payload, len(payload), arrival))
 		if err == nil {
 			i.Publish(i.cfg.DeadLetterTopic, body)
 		} else {

@@ -86,26 +86,42 @@ func tlsConfig(cfg configs.TLS) (*tls.Config, error) {
 }
 
 // DeadLetter is what a rejected message becomes on the dead-letter topic:
-// a JSON object with the reason, the detail, the original topic, and the
-// payload as a string when it is UTF-8, else base64 in payload_base64.
+// a JSON object with the reason, the detail, the original topic, the
+// payload's size and its first deadLetterPayload bytes, as a string when
+// they are UTF-8, else base64 in payload_base64.
 type DeadLetter struct {
 	Reason        string `json:"reason"`
 	Error         string `json:"error,omitempty"`
 	Topic         string `json:"topic"`
 	Payload       string `json:"payload,omitempty"`
 	PayloadBase64 []byte `json:"payload_base64,omitempty"`
+	Size          int    `json:"size"`
 	// Time is when hazwatch received the message.
 	Time time.Time `json:"time"`
 }
 
-// NewDeadLetter describes a message rejected with rej.
-func NewDeadLetter(rej *Reject, topic string, payload []byte, at time.Time) DeadLetter {
-	d := DeadLetter{Reason: rej.Reason, Topic: topic, Time: at.UTC()}
+// deadLetterPayload bounds the payload a dead letter carries: enough to see
+// what a device sends, too little for a flood of large rejects to become a
+// flood of large dead letters.
+const deadLetterPayload = 1 << 10
+
+// NewDeadLetter describes a message rejected with rej: payload is what was
+// kept of it (all of it, unless it was too large to keep), size its size.
+func NewDeadLetter(rej *Reject, topic string, payload []byte, size int, at time.Time) DeadLetter {
+	d := DeadLetter{Reason: rej.Reason, Topic: topic, Size: size, Time: at.UTC()}
 	if rej.Err != nil {
 		d.Error = rej.Err.Error()
 	}
-	if utf8.Valid(payload) {
-		d.Payload = string(payload)
+	payload = payload[:min(len(payload), deadLetterPayload)]
+	text := payload
+	if size > len(payload) {
+		// Leave out a rune that the cut split.
+		for i := 0; i < utf8.UTFMax-1 && len(text) > 0 && !utf8.Valid(text); i++ {
+			text = text[:len(text)-1]
+		}
+	}
+	if utf8.Valid(text) {
+		d.Payload = string(text)
 	} else {
 		d.PayloadBase64 = payload
 	}

@@ -1,7 +1,11 @@
 package ingest
 
 import (
+	"bytes"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"hazwatch/configs"
 )
@@ -27,6 +31,35 @@ func TestClientOptions_RejectsUnknownSchemeAndBadTLSFiles(t *testing.T) {
 			}
 			if tt.ok && opts.ClientID != DefaultClientID {
 				t.Fatalf("client id = %q, want %q", opts.ClientID, DefaultClientID)
+			}
+		})
+	}
+}
+
+func TestNewDeadLetter_CarriesReasonSizeAndAtMostOneKiBOfPayload(t *testing.T) {
+	rej := &Reject{Reason: ReasonTooLarge, Err: errors.New("payload of 5000 bytes")}
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name        string
+		payload     []byte
+		wantPayload string
+		wantBase64  []byte
+	}{
+		{"short", []byte(`{"v":1}`), `{"v":1}`, nil},
+		{"long", bytes.Repeat([]byte("x"), 5000), strings.Repeat("x", 1024), nil},
+		// A multi-byte rune cut at 1 KiB is left out, not sent as half a rune.
+		{"long UTF-8", []byte("a" + strings.Repeat("界", 2000)), "a" + strings.Repeat("界", 341), nil},
+		{"binary", bytes.Repeat([]byte{0xff}, 3000), "", bytes.Repeat([]byte{0xff}, 1024)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := NewDeadLetter(rej, "sensors/a/b/c", c.payload, len(c.payload), at)
+			if d.Reason != ReasonTooLarge || d.Error == "" || d.Size != len(c.payload) {
+				t.Errorf("reason %q, error %q, size %d; want %q, an error, %d", d.Reason, d.Error, d.Size, ReasonTooLarge, len(c.payload))
+			}
+			if d.Payload != c.wantPayload || !bytes.Equal(d.PayloadBase64, c.wantBase64) {
+				t.Errorf("payload %d bytes %q, base64 %d bytes; want %d bytes, %d bytes",
+					len(d.Payload), d.Payload[:min(len(d.Payload), 20)], len(d.PayloadBase64), len(c.wantPayload), len(c.wantBase64))
 			}
 		})
 	}
