@@ -124,21 +124,22 @@ func (i *Ingester) newReceiver() receiveFunc { return (&receiver{Ingester: i}).r
 
 // receive handles one message unless the ingester is stopping; a message not
 // handled is not acknowledged, and the broker delivers it again next time.
-func (r *receiver) receive(topic, payload []byte, ack Ack) {
+func (r *receiver) receive(m *message) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.stopped {
 		return
 	}
-	r.handle(string(topic), payload, ack, time.Now())
+	r.handle(m, time.Now())
 }
 
 // handle decodes one message and passes its readings on: the points to the
 // writer, which acknowledges the message once they are stored or spooled,
 // and the readings to the observer.
-func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Time) {
-	if max := r.cfg.MaxPayloadBytes; max > 0 && len(payload) > max {
-		r.reject(topic, payload, ack, reject(ReasonTooLarge, "payload of %d bytes, limit %d", len(payload), max), arrival)
+func (r *receiver) handle(m *message, arrival time.Time) {
+	topic, payload, ack := string(m.topic), m.payload, m.ack
+	if max := r.cfg.MaxPayloadBytes; max > 0 && m.size > max {
+		r.reject(topic, m, reject(ReasonTooLarge, "payload of %d bytes, limit %d", m.size, max), arrival)
 		return
 	}
 	base, decode, err := r.matcher.Match(topic)
@@ -146,7 +147,7 @@ func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Ti
 		r.readings, err = decode(payload, &base, arrival, r.readings[:0])
 	}
 	if err != nil {
-		r.reject(topic, payload, ack, err, arrival)
+		r.reject(topic, m, err, arrival)
 		return
 	}
 	if len(r.readings) == 0 {
@@ -168,7 +169,7 @@ func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Ti
 
 // reject counts, logs and dead-letters a message that cannot be used, then
 // acknowledges it: it is accounted for, not lost.
-func (i *Ingester) reject(topic string, payload []byte, ack Ack, err error, arrival time.Time) {
+func (i *Ingester) reject(topic string, m *message, err error, arrival time.Time) {
 	var rej *Reject
 	if !errors.As(err, &rej) {
 		rej = &Reject{Reason: "decode_error", Err: err}
@@ -178,14 +179,14 @@ func (i *Ingester) reject(topic string, payload []byte, ack Ack, err error, arri
 		i.log.Warn("mqtt message rejected", "reason", rej.Reason, "topic", topic, "err", rej.Err)
 	}
 	if i.cfg.DeadLetterTopic != "" {
-		body, err := json.Marshal(NewDeadLetter(rej, topic, payload, len(payload), arrival))
+		body, err := json.Marshal(NewDeadLetter(rej, topic, m.payload, m.size, arrival))
 		if err == nil {
 			i.Publish(i.cfg.DeadLetterTopic, body)
 		} else {
 			i.log.Error("encode dead letter", "err", err)
 		}
 	}
-	ack.send()
+	m.ack.send()
 }
 
 // Publish sends payload to topic at QoS 1 without waiting for the broker;

@@ -35,6 +35,11 @@ func (r *recorder) Observe(rd *reading.Reading) {
 	r.mu.Unlock()
 }
 
+// msg is a message as a wireConn hands it over.
+func msg(topic, payload string, ack Ack) *message {
+	return &message{topic: []byte(topic), payload: []byte(payload), size: len(payload), ack: ack}
+}
+
 func newTestIngester(t testing.TB, w *Writer, obs Observer, m *Metrics) *Ingester {
 	t.Helper()
 	matcher, err := NewTopicMatcher([]configs.Subscription{{Topic: "sensors/{site}/{kind}/{sensor}"}},
@@ -55,7 +60,7 @@ func TestIngester_AcksOnlyOnceStoredAndObservesInOrder(t *testing.T) {
 	r := &receiver{Ingester: ing}
 	acks := make([]ackCounter, 3)
 	for i := range acks {
-		r.handle("sensors/s1/gas_lel/GT-1", []byte(`{"v":`+strconv.Itoa(i)+`}`), Ack{to: &acks[i], id: 1, qos: 1}, time.Now())
+		r.handle(msg("sensors/s1/gas_lel/GT-1", `{"v":`+strconv.Itoa(i)+`}`, Ack{to: &acks[i], id: 1, qos: 1}), time.Now())
 	}
 	if got := rec.seen; len(got) != 3 || got[0] != "GT-1=0" || got[2] != "GT-1=2" {
 		t.Fatalf("observed %v, want GT-1=0..2 in order", got)
@@ -102,7 +107,7 @@ func TestIngester_RejectsAreCountedAndAckedAtOnce(t *testing.T) {
 			rec := &recorder{}
 			ing := newTestIngester(t, w, rec, m)
 			var acked ackCounter
-			(&receiver{Ingester: ing}).handle(tt.topic, []byte(tt.payload), Ack{to: &acked, id: 1, qos: 1}, time.Now())
+			(&receiver{Ingester: ing}).handle(msg(tt.topic, tt.payload, Ack{to: &acked, id: 1, qos: 1}), time.Now())
 			if acked.n.Load() != 1 {
 				t.Fatal("rejected message not acknowledged")
 			}
@@ -133,13 +138,14 @@ func BenchmarkIngester_Handle(b *testing.B) {
 		b.Fatal(err)
 	}
 	ing := newTestIngester(b, w, nil, m)
-	topic, payload := []byte("sensors/plant-a/gas_lel/GT-01"), []byte(`{"v":12.5,"ts":1700000000}`)
+	payload := `{"v":12.5,"ts":` + strconv.FormatInt(time.Now().Unix(), 10) + `}`
 	receive := ing.newReceiver()
 	var acked ackCounter
+	message := msg("sensors/plant-a/gas_lel/GT-01", payload, Ack{to: &acked, id: 1, qos: 1})
 	b.ReportAllocs()
 	before := cpuTime(b)
 	for b.Loop() {
-		receive(topic, payload, Ack{to: &acked, id: 1, qos: 1})
+		receive(message)
 	}
 	if err := w.Close(context.Background()); err != nil {
 		b.Fatal(err)

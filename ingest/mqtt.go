@@ -31,7 +31,7 @@ func clientOptions(cfg configs.MQTT, newReceiver func() receiveFunc) (*mqtt.Clie
 	if err != nil {
 		return nil, fmt.Errorf("mqtt url: %w", err)
 	}
-	opts := mqtt.NewClientOptions().AddBroker(cfg.URL).SetCustomOpenConnectionFn(dialer(newReceiver))
+	opts := mqtt.NewClientOptions().AddBroker(cfg.URL).SetCustomOpenConnectionFn(dialer(newReceiver, cfg.MaxPayloadBytes))
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
@@ -129,14 +129,15 @@ func NewDeadLetter(rej *Reject, topic string, payload []byte, size int, at time.
 }
 
 // dialer opens the connections of paho's session as wireConns, each handing
-// its incoming PUBLISH packets to a receiver of its own.
-func dialer(newReceiver func() receiveFunc) mqtt.OpenConnectionFunc {
+// its incoming PUBLISH packets to a receiver of its own and reading past
+// payloads larger than limit.
+func dialer(newReceiver func() receiveFunc, limit int) mqtt.OpenConnectionFunc {
 	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		c, err := dialBroker(u, o)
 		if err != nil {
 			return nil, err
 		}
-		return newWireConn(c, newReceiver()), nil
+		return newWireConn(c, newReceiver(), limit), nil
 	}
 }
 
