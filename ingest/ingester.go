@@ -154,6 +154,11 @@ func (r *receiver) handle(m *message, arrival time.Time) {
 		ack.send()
 		return
 	}
+	if m.retained && !ownTimes(r.readings, arrival) {
+		r.ignoreRetained(topic)
+		ack.send()
+		return
+	}
 	r.lines = r.lines[:0]
 	for n := range r.readings {
 		r.lines = r.readings[n].AppendLine(r.lines)
@@ -164,6 +169,30 @@ func (r *receiver) handle(m *message, arrival time.Time) {
 		for n := range r.readings {
 			r.obs.Observe(&r.readings[n])
 		}
+	}
+}
+
+// ownTimes reports whether every reading carries a time of its own, not
+// the time of arrival the decoders give one without.
+func ownTimes(readings []reading.Reading, arrival time.Time) bool {
+	for i := range readings {
+		if readings[i].Time.Equal(arrival) {
+			return false
+		}
+	}
+	return true
+}
+
+// ignoreRetained counts and logs a retained message without a time of its
+// own. The broker sends it again at every subscription, so after every
+// reconnect and restart, however old it is: taken as a reading at its
+// arrival, it would be stored again and re-fire its alert each time. With
+// its own time it is stored again under that time, which overwrites the
+// same point, so it is taken.
+func (i *Ingester) ignoreRetained(topic string) {
+	i.m.RetainedIgnored.Inc()
+	if i.logs.allow("retained") {
+		i.log.Info("retained mqtt message without its own time ignored", "topic", topic)
 	}
 }
 

@@ -160,3 +160,44 @@ func cpuTime(b testing.TB) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestIngester_IgnoresRetainedMessagesWithoutTheirOwnTime is issue 10 item 3:
+// a retained message comes back at every (re)subscription, and without a
+// time of its own it would be a fresh reading each time.
+func TestIngester_IgnoresRetainedMessagesWithoutTheirOwnTime(t *testing.T) {
+	now := time.Now()
+	withTime := `{"v":91,"ts":` + strconv.FormatInt(now.Add(-time.Hour).UnixMilli(), 10) + `}`
+	tests := []struct {
+		name, payload string
+		retained      bool
+		stored        bool
+	}{
+		{"retained without a time", `{"v":90}`, true, false},
+		{"retained batch partly without a time", `[` + withTime + `,{"v":92}]`, true, false},
+		{"retained with its own time", withTime, true, true},
+		{"live without a time", `{"v":90}`, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeInflux(t)
+			w, m := newTestWriter(t, srv.URL, 1, 0)
+			rec := &recorder{}
+			ing := newTestIngester(t, w, rec, m)
+			var acked ackCounter
+			message := msg("sensors/s1/gas_lel/GT-1", tt.payload, Ack{to: &acked, id: 1, qos: 1})
+			message.retained = tt.retained
+			(&receiver{Ingester: ing}).handle(message, now)
+			if err := w.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if acked.n.Load() != 1 {
+				t.Fatal("message not acknowledged")
+			}
+			stored, ignored := len(f.stored()) > 0, testutil.ToFloat64(m.RetainedIgnored) == 1
+			if stored != tt.stored || (len(rec.seen) > 0) != tt.stored || ignored == tt.stored {
+				t.Fatalf("stored %v, observed %v, counted as ignored %v; want stored and observed %v",
+					stored, rec.seen, ignored, tt.stored)
+			}
+		})
+	}
+}

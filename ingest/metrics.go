@@ -10,14 +10,16 @@ import (
 // Metrics are the ingest counters and gauges, registered on a registry the
 // caller owns so that tests can read them from their own.
 type Metrics struct {
-	Readings      prometheus.Counter
-	Rejected      *prometheus.CounterVec // by reason, the Reason constants
-	PointsWritten prometheus.Counter
-	PointsDropped prometheus.Counter
-	WriteDuration prometheus.Histogram
-	WriteFailures *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
-	SpoolBytes    prometheus.Gauge
-	MQTTConnected prometheus.Gauge
+	Readings prometheus.Counter
+	Rejected *prometheus.CounterVec // by reason, the Reason constants
+	// RetainedIgnored counts retained messages without their own time.
+	RetainedIgnored prometheus.Counter
+	PointsWritten   prometheus.Counter
+	PointsDropped   prometheus.Counter
+	WriteDuration   prometheus.Histogram
+	WriteFailures   *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
+	SpoolBytes      prometheus.Gauge
+	MQTTConnected   prometheus.Gauge
 }
 
 // Reasons a write fails; the values label hazwatch_write_failures_total.
@@ -47,6 +49,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hazwatch_ingest_rejected_total",
 			Help: "MQTT messages rejected whole, by reason.",
 		}, []string{"reason"}),
+		RetainedIgnored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_ingest_retained_ignored_total",
+			Help: "Retained MQTT messages ignored because their readings carry no time of their own.",
+		}),
 		PointsWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hazwatch_points_written_total",
 			Help: "Points InfluxDB accepted, replayed spool points included.",
@@ -73,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 while connected to the MQTT broker.",
 		}),
 	}
-	reg.MustRegister(m.Readings, m.Rejected, m.PointsWritten, m.PointsDropped, m.WriteDuration,
+	reg.MustRegister(m.Readings, m.Rejected, m.RetainedIgnored, m.PointsWritten, m.PointsDropped, m.WriteDuration,
 		m.WriteFailures, m.SpoolBytes, m.MQTTConnected)
 	return m
 }

@@ -55,6 +55,9 @@ type message struct {
 	// when the payload was past the wireConn's limit: then payload holds its
 	// first bytes only, for the dead letter, and the rest was read past.
 	size int
+	// retained is the PUBLISH's RETAIN flag, which the broker sets on a
+	// retained message it sends because of a (re)subscription.
+	retained bool
 	// ack acknowledges the message to the broker.
 	ack Ack
 }
@@ -247,7 +250,7 @@ func (w *wireConn) deliver(first byte, body []byte, length int) error {
 		return err
 	}
 	w.msg = message{
-		topic: pub.topic, payload: pub.payload,
+		topic: pub.topic, payload: pub.payload, retained: first&1 != 0,
 		size: len(pub.payload) + length - len(body),
 	}
 	if pub.qos > 0 {
