@@ -58,6 +58,11 @@ const (
 	DefaultMaxPastAge    = 7 * 24 * time.Hour
 )
 
+// DefaultBatchMaxBytes caps a write's body well below the 25 MB that
+// InfluxDB 1.8 takes by default (max-body-size) and the 2.x limits, while
+// 5000 points of a typical 100-byte line fit in it.
+const DefaultBatchMaxBytes = 4 << 20
+
 // TLS configures ssl:// connections.
 type TLS struct {
 	CAFile             string `yaml:"ca_file"`
@@ -85,12 +90,15 @@ const (
 
 // InfluxDB is where readings and alert transitions are stored.
 type InfluxDB struct {
-	URL           string            `yaml:"url"`
-	Token         string            `yaml:"token"`
-	TokenFile     string            `yaml:"token_file"`
-	Org           string            `yaml:"org"`
-	Bucket        string            `yaml:"bucket"`
-	BatchSize     int               `yaml:"batch_size"`
+	URL       string `yaml:"url"`
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	Org       string `yaml:"org"`
+	Bucket    string `yaml:"bucket"`
+	BatchSize int    `yaml:"batch_size"`
+	// BatchMaxBytes caps a batch's body below what InfluxDB takes
+	// (DefaultBatchMaxBytes).
+	BatchMaxBytes ByteSize          `yaml:"batch_max_bytes"`
 	FlushInterval Duration          `yaml:"flush_interval"`
 	Timeout       Duration          `yaml:"timeout"`
 	StaticTags    map[string]string `yaml:"static_tags"`

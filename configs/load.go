@@ -244,6 +244,7 @@ func (l *loader) applyDefaults() {
 	}
 
 	orDefault(&c.InfluxDB.BatchSize, 5000)
+	orDefault(&c.InfluxDB.BatchMaxBytes, DefaultBatchMaxBytes)
 	orDefault(&c.InfluxDB.FlushInterval, Duration(time.Second))
 	orDefault(&c.InfluxDB.Timeout, Duration(10*time.Second))
 	orDefault(&c.InfluxDB.Spool.Dir, filepath.Join(c.DataDir, "spool"))

@@ -104,6 +104,7 @@ notify:
 		{"mqtt.subscriptions[0].format", c.MQTT.Subscriptions[0].Format, FormatJSON},
 		{"mqtt.client_id has a prefix", strings.HasPrefix(c.MQTT.ClientID, "hazwatch-"), true},
 		{"influxdb.batch_size", c.InfluxDB.BatchSize, 5000},
+		{"influxdb.batch_max_bytes", c.InfluxDB.BatchMaxBytes, ByteSize(4 << 20)},
 		{"influxdb.flush_interval", c.InfluxDB.FlushInterval.D(), time.Second},
 		{"influxdb.timeout", c.InfluxDB.Timeout.D(), 10 * time.Second},
 		{"influxdb.spool.dir", c.InfluxDB.Spool.Dir, filepath.Join("./data", "spool")},

@@ -16,10 +16,12 @@ type Metrics struct {
 	RetainedIgnored prometheus.Counter
 	PointsWritten   prometheus.Counter
 	PointsDropped   prometheus.Counter
-	WriteDuration   prometheus.Histogram
-	WriteFailures   *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
-	SpoolBytes      prometheus.Gauge
-	MQTTConnected   prometheus.Gauge
+	// PointsRefused counts the lines InfluxDB refused as malformed, dropped.
+	PointsRefused prometheus.Counter
+	WriteDuration prometheus.Histogram
+	WriteFailures *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
+	SpoolBytes    prometheus.Gauge
+	MQTTConnected prometheus.Gauge
 }
 
 // Reasons a write fails; the values label hazwatch_write_failures_total.
@@ -61,6 +63,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hazwatch_points_dropped_total",
 			Help: "Points dropped unstored and unacknowledged: InfluxDB down, the spool full and the batches held in memory at their bound.",
 		}),
+		PointsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_points_refused_total",
+			Help: "Points InfluxDB refused as malformed (400, 413, 422), dropped and acknowledged; the other points of their batches are stored.",
+		}),
 		WriteDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hazwatch_write_duration_seconds",
 			Help:    "Time to write one batch to InfluxDB, failed attempts included.",
@@ -79,7 +85,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 while connected to the MQTT broker.",
 		}),
 	}
-	reg.MustRegister(m.Readings, m.Rejected, m.RetainedIgnored, m.PointsWritten, m.PointsDropped, m.WriteDuration,
+	reg.MustRegister(m.Readings, m.Rejected, m.RetainedIgnored, m.PointsWritten, m.PointsDropped, m.PointsRefused, m.WriteDuration,
 		m.WriteFailures, m.SpoolBytes, m.MQTTConnected)
 	return m
 }
