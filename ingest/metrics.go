@@ -21,6 +21,8 @@ type Metrics struct {
 	WriteDuration prometheus.Histogram
 	WriteFailures *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
 	SpoolBytes    prometheus.Gauge
+	// SpoolCorrupt counts damaged spool records skipped.
+	SpoolCorrupt  prometheus.Counter
 	MQTTConnected prometheus.Gauge
 }
 
@@ -80,13 +82,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hazwatch_spool_bytes",
 			Help: "Bytes of batches waiting in the on-disk spool.",
 		}),
+		SpoolCorrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_spool_corrupt_records_total",
+			Help: "Damaged spool records skipped on open; their batches are lost, the batches after them are kept.",
+		}),
 		MQTTConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hazwatch_mqtt_connected",
 			Help: "1 while connected to the MQTT broker.",
 		}),
 	}
 	reg.MustRegister(m.Readings, m.Rejected, m.RetainedIgnored, m.PointsWritten, m.PointsDropped, m.PointsRefused, m.WriteDuration,
-		m.WriteFailures, m.SpoolBytes, m.MQTTConnected)
+		m.WriteFailures, m.SpoolBytes, m.SpoolCorrupt, m.MQTTConnected)
 	return m
 }
 

@@ -121,8 +121,27 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger)
 	w.retry = time.NewTimer(time.Hour)
 	w.retry.Stop()
 	m.SpoolBytes.Set(float64(spool.Bytes()))
+	w.reportDamage()
 	go w.run()
 	return w, nil
+}
+
+// maxDamageLogs bounds the log lines of damaged spool records; the count
+// says how many more there were.
+const maxDamageLogs = 10
+
+// reportDamage counts and logs the damaged records the spool skipped on open.
+func (w *Writer) reportDamage() {
+	damage := w.spool.Damage()
+	w.m.SpoolCorrupt.Add(float64(len(damage)))
+	for i, d := range damage {
+		if i == maxDamageLogs {
+			w.log.Error("more damaged spool records skipped", "records", len(damage)-i)
+			break
+		}
+		w.log.Error("damaged spool record skipped; its batch is lost, the batches after it are kept",
+			"path", d.Path, "offset", d.Offset, "bytes", d.Bytes)
+	}
 }
 
 // Write queues lines, whole line-protocol lines each ending in '\n', and

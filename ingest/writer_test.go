@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -422,4 +423,45 @@ func TestWriter_StoresTheRestOfABatchWithAFieldTypeConflict(t *testing.T) {
 		t.Fatalf("InfluxDB holds %d of the 20 other points", n)
 	}
 	checkWritten(t, m, acked.Load(), 21, 21, 1) // 1 written before, 20 in the batch
+}
+
+// TestWriter_CountsAndReplaysAroundADamagedSpoolRecord is issue 10 item 10
+// from the writer's side: the damaged record is counted and logged, and the
+// batches after it are written.
+func TestWriter_CountsAndReplaysAroundADamagedSpoolRecord(t *testing.T) {
+	dir := t.TempDir()
+	batches, path := spoolOf(t, dir, 10)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[recordHeader+len(batches[0])+recordHeader] ^= 0xff // the second batch's first byte
+	if err := os.WriteFile(path, data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	spool, err := OpenSpool(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, srv := newFakeInflux(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	var logged strings.Builder
+	w, err := NewWriter(configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen"}, spool, m,
+		slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(line(1)+"\n"), Ack{}) // a new batch waits behind the spool, and starts its replay
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.SpoolCorrupt); got != 1 {
+		t.Fatalf("corrupt spool records = %v, want 1", got)
+	}
+	if got := len(f.stored()); got != 10 {
+		t.Fatalf("stored %d points, want the 9 undamaged spooled ones and the new one", got)
+	}
+	if !strings.Contains(logged.String(), "damaged spool record skipped") {
+		t.Fatalf("no log line for the damaged record in %q", logged.String())
+	}
 }
