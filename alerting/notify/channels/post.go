@@ -28,10 +28,14 @@ type poster struct {
 }
 
 func newPoster(cfg configs.Channel, opts Options) *poster {
-	p := &poster{client: opts.Client, now: opts.Now, timeout: cfg.Timeout.D()}
-	if p.client == nil {
-		p.client = &http.Client{}
+	p := &poster{now: opts.Now, timeout: cfg.Timeout.D()}
+	// A copy, so that the caller's client keeps following redirects.
+	client := http.Client{}
+	if opts.Client != nil {
+		client = *opts.Client
 	}
+	client.CheckRedirect = noRedirects
+	p.client = &client
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -40,6 +44,11 @@ func newPoster(cfg configs.Channel, opts Options) *poster {
 	}
 	return p
 }
+
+// noRedirects makes a client return a 3xx reply as it is. A provider that
+// answers a POST with a redirect has not taken the message, and following it
+// would turn the POST into a GET that the next URL may well answer 200.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // reply is a provider's answer to one request.
 type reply struct {
