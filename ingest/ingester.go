@@ -39,6 +39,10 @@ type Ingester struct {
 	m       *Metrics
 	log     *slog.Logger
 	logs    *logLimiter
+	// connectLogs limits the log lines of failed connection attempts, which
+	// paho makes every second or so for as long as the broker is away.
+	connectLogs *logLimiter
+	failed      atomic.Int64 // failed connection attempts not yet logged
 
 	client mqtt.Client
 	ready  atomic.Bool
@@ -52,7 +56,7 @@ type Ingester struct {
 func NewIngester(cfg configs.MQTT, matcher *TopicMatcher, w *Writer, obs Observer, m *Metrics, log *slog.Logger) *Ingester {
 	return &Ingester{
 		cfg: cfg, matcher: matcher, w: w, obs: obs, m: m, log: log,
-		logs: newLogLimiter(time.Second),
+		logs: newLogLimiter(time.Second), connectLogs: newLogLimiter(connectLogEvery),
 	}
 }
 
@@ -73,6 +77,11 @@ func (i *Ingester) Start(ctx context.Context) error {
 		}).
 		SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
 			i.log.Info("mqtt reconnecting", "url", i.cfg.URL)
+		}).
+		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) {
+			if f, ok := n.(mqtt.ConnectionNotificationFailed); ok {
+				i.connectFailed(f.Reason)
+			}
 		})
 	i.client = mqtt.NewClient(opts)
 	tok := i.client.Connect()
@@ -86,6 +95,23 @@ func (i *Ingester) Start(ctx context.Context) error {
 		// Still trying; paho goes on in the background.
 	}
 	return nil
+}
+
+// connectLogEvery is how often, at most, a failed connection attempt is
+// logged: paho tries every second or so, for as long as the broker is away
+// or refuses the connection.
+const connectLogEvery = 10 * time.Second
+
+// connectFailed logs a failed connection attempt with its reason (refused,
+// a certificate that does not verify, credentials refused), at most once
+// every connectLogEvery with the number of attempts since the last line.
+// paho's own log of it is not enabled.
+func (i *Ingester) connectFailed(err error) {
+	n := i.failed.Add(1)
+	if i.connectLogs.allow("connect") {
+		i.failed.Add(-n)
+		i.log.Warn("mqtt connection failed; retrying", "url", i.cfg.URL, "attempts", n, "err", err)
+	}
 }
 
 // onConnect subscribes, again after every reconnect.
