@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -54,11 +55,14 @@ func (v *validator) checkURL(path, raw string, required bool, schemes ...string)
 		return
 	}
 	u, err := url.Parse(raw)
+	var uerr *url.Error
 	switch {
+	case errors.As(err, &uerr):
+		v.fail(path, "bad URL: %v", uerr.Err) // without the URL, which may hold a secret
 	case err != nil:
-		v.fail(path, "bad URL: %v", err)
+		v.fail(path, "bad URL")
 	case !slices.Contains(schemes, u.Scheme) || u.Host == "":
-		v.fail(path, "want a URL such as %s://host:port, got %q", schemes[0], raw)
+		v.fail(path, "want a URL such as %s://host:port, got %q", schemes[0], RedactURL(raw))
 	}
 }
 

@@ -33,6 +33,7 @@ const stopFlush = 10 * time.Second
 // handled in the order they arrive, on the goroutine reading it.
 type Ingester struct {
 	cfg     configs.MQTT
+	url     string // cfg.URL as it is logged, without its password
 	matcher *TopicMatcher
 	w       *Writer
 	obs     Observer
@@ -55,7 +56,7 @@ type Ingester struct {
 // until Start.
 func NewIngester(cfg configs.MQTT, matcher *TopicMatcher, w *Writer, obs Observer, m *Metrics, log *slog.Logger) *Ingester {
 	return &Ingester{
-		cfg: cfg, matcher: matcher, w: w, obs: obs, m: m, log: log,
+		cfg: cfg, url: configs.RedactURL(cfg.URL), matcher: matcher, w: w, obs: obs, m: m, log: log,
 		logs: newLogLimiter(time.Second), connectLogs: newLogLimiter(connectLogEvery),
 	}
 }
@@ -73,10 +74,10 @@ func (i *Ingester) Start(ctx context.Context) error {
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			i.ready.Store(false)
 			i.m.MQTTConnected.Set(0)
-			i.log.Warn("mqtt connection lost", "url", i.cfg.URL, "err", err)
+			i.log.Warn("mqtt connection lost", "url", i.url, "err", err)
 		}).
 		SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
-			i.log.Info("mqtt reconnecting", "url", i.cfg.URL)
+			i.log.Info("mqtt reconnecting", "url", i.url)
 		}).
 		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) {
 			if f, ok := n.(mqtt.ConnectionNotificationFailed); ok {
@@ -88,7 +89,7 @@ func (i *Ingester) Start(ctx context.Context) error {
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			i.log.Warn("mqtt connect", "url", i.cfg.URL, "err", err)
+			i.log.Warn("mqtt connect", "url", i.url, "err", err)
 		}
 	case <-ctx.Done():
 	case <-time.After(time.Second):
@@ -110,7 +111,7 @@ func (i *Ingester) connectFailed(err error) {
 	n := i.failed.Add(1)
 	if i.connectLogs.allow("connect") {
 		i.failed.Add(-n)
-		i.log.Warn("mqtt connection failed; retrying", "url", i.cfg.URL, "attempts", n, "err", err)
+		i.log.Warn("mqtt connection failed; retrying", "url", i.url, "attempts", n, "err", err)
 	}
 }
 
@@ -122,7 +123,7 @@ func (i *Ingester) onConnect(c mqtt.Client) {
 	// sees them.
 	tok := c.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		i.log.Error("mqtt subscribe", "url", i.cfg.URL, "err", tok.Error())
+		i.log.Error("mqtt subscribe", "url", i.url, "err", tok.Error())
 		return
 	}
 	for topic, code := range tok.(*mqtt.SubscribeToken).Result() {
@@ -132,7 +133,7 @@ func (i *Ingester) onConnect(c mqtt.Client) {
 		}
 	}
 	i.ready.Store(true)
-	i.log.Info("mqtt subscribed", "url", i.cfg.URL, "topics", len(filters))
+	i.log.Info("mqtt subscribed", "url", i.url, "topics", len(filters))
 }
 
 // Ready reports whether the ingester is connected and subscribed.

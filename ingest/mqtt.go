@@ -29,13 +29,13 @@ const DefaultClientID = "hazwatch"
 func clientOptions(cfg configs.MQTT, newReceiver func() receiveFunc) (*mqtt.ClientOptions, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt url: %w", err)
+		return nil, fmt.Errorf("mqtt url %s does not parse", configs.RedactURL(cfg.URL))
 	}
 	opts := mqtt.NewClientOptions().AddBroker(cfg.URL).SetCustomOpenConnectionFn(dialer(newReceiver, cfg.MaxPayloadBytes))
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
-		return nil, fmt.Errorf("mqtt url %q: scheme must be tcp, ssl, ws or wss", cfg.URL)
+		return nil, fmt.Errorf("mqtt url %q: scheme must be tcp, ssl, ws or wss", configs.RedactURL(cfg.URL))
 	}
 	if u.Scheme != "tcp" && u.Scheme != "mqtt" && u.Scheme != "ws" {
 		tc, err := tlsConfig(cfg.TLS)

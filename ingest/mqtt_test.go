@@ -2,10 +2,14 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hazwatch/configs"
 )
@@ -62,5 +66,35 @@ func TestNewDeadLetter_CarriesReasonSizeAndAtMostOneKiBOfPayload(t *testing.T) {
 					len(d.Payload), d.Payload[:min(len(d.Payload), 20)], len(d.PayloadBase64), len(c.wantPayload), len(c.wantBase64))
 			}
 		})
+	}
+}
+
+// TestIngest_NeverLogsAPasswordInAURL is issue 10 item 16 for ingest: the
+// passwords of mqtt.url and influxdb.url showed in the "mqtt subscribed",
+// connection and write-failure log lines.
+func TestIngest_NeverLogsAPasswordInAURL(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	spool, err := OpenSpool(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics(prometheus.NewRegistry())
+	w, err := NewWriter(configs.InfluxDB{URL: "http://hazwatch:s3cret-pw@127.0.0.1:1", Bucket: "db/rp"}, spool, m, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("gas value=1 1\n"), Ack{})
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ing := NewIngester(configs.MQTT{URL: "tcp://hazwatch:s3cret-pw@127.0.0.1:1"}, nil, nil, nil, m, log)
+	ing.connectFailed(errors.New("connection refused"))
+	_, err = clientOptions(configs.MQTT{URL: "tcp://hazwatch:s3cret-pw@h:port"}, nil)
+	if !strings.Contains(logs.String(), "hazwatch:xxxxx@127.0.0.1:1") || strings.Count(logs.String(), "\n") < 2 {
+		t.Fatalf("want the write failure and the connection failure logged with the URL redacted:\n%s", logs.String())
+	}
+	if all := logs.String() + err.Error(); strings.Contains(all, "s3cret") {
+		t.Fatalf("a password shows:\n%s", all)
 	}
 }

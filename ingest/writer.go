@@ -44,7 +44,7 @@ type Writer struct {
 	maxBytes int
 	interval time.Duration
 	timeout  time.Duration
-	url      string
+	url      string // as it is logged, without its password
 
 	unacked sync.WaitGroup // acks written, not yet sent
 
@@ -93,7 +93,7 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger)
 		maxBytes: int(cfg.BatchMaxBytes),
 		interval: cfg.FlushInterval.D(),
 		timeout:  cfg.Timeout.D(),
-		url:      cfg.URL,
+		url:      configs.RedactURL(cfg.URL),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan context.Context),
 		stopped:  make(chan error),

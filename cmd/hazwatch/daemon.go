@@ -203,8 +203,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := ingester.Start(runCtx); err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	log.Info("hazwatch running", "version", versionString(), "mqtt", cfg.MQTT.URL,
-		"influxdb", cfg.InfluxDB.URL, "http", ln.Addr().String(), "rules", len(cfg.Rules))
+	log.Info("hazwatch running", "version", versionString(), "mqtt", configs.RedactURL(cfg.MQTT.URL),
+		"influxdb", configs.RedactURL(cfg.InfluxDB.URL), "http", ln.Addr().String(), "rules", len(cfg.Rules))
 
 	<-ctx.Done()
 	log.Info("shutting down")
