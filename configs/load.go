@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -193,13 +194,35 @@ func (l *loader) readSecrets() {
 			l.d.fail(l.d.line(filePath), filePath, fmt.Sprintf("set either %s or %s_file, not both", lastKey(s.path), lastKey(s.path)))
 			continue
 		}
-		b, err := os.ReadFile(s.file)
+		b, err := readSecretFile(s.file)
 		if err != nil {
 			l.d.fail(l.d.line(filePath), filePath, fmt.Sprintf("read secret: %v", err))
 			continue
 		}
 		*s.value = strings.TrimSpace(string(b))
 	}
+}
+
+// maxSecretFile bounds what a *_file key reads: a token, a password or a
+// key is far shorter, and a file named by mistake (a log, /dev/zero) must
+// give an error rather than exhaust memory.
+const maxSecretFile = 64 << 10
+
+// readSecretFile reads a secret file of at most maxSecretFile bytes.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("%s holds more than %d KiB, more than any secret", path, maxSecretFile>>10)
+	}
+	return b, nil
 }
 
 func lastKey(path string) string { return path[strings.LastIndexByte(path, '.')+1:] }

@@ -170,6 +170,9 @@ func TestLoad_SecretFileProblems(t *testing.T) {
 			"testdata/t.yaml:10: http.token_file: set either token or token_file, not both"},
 		{"missing file", "notify:\n  channels:\n    - name: c\n      type: webhook\n      url: http://h\n      secret_file: nope.txt\n",
 			"testdata/t.yaml:13: notify.channels[0].secret_file: read secret: open testdata/nope.txt: no such file or directory"},
+		// Issue 10 item 17: /dev/zero ended in running out of memory.
+		{"endless file", "http:\n  token_file: /dev/zero\n",
+			"testdata/t.yaml:9: http.token_file: read secret: /dev/zero holds more than 64 KiB, more than any secret"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

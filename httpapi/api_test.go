@@ -352,3 +352,31 @@ func TestAPI_HealthReadyMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestAPI_BadTokenWarningsAreRateLimited is issue 10 item 17: 300 requests
+// with a bad token made 300 log lines.
+func TestAPI_BadTokenWarningsAreRateLimited(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	srv := httptest.NewServer(New(Options{Dispatcher: &fakeNotifier{acks: map[string]notify.Ack{}}, Token: token,
+		Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil))}))
+	t.Cleanup(srv.Close)
+	for range 300 {
+		if status, _ := do(t, srv, "POST", "/api/v1/alerts/gas-1/ack", "wrong", `{"operator":"x"}`); status != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", status)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "unauthorized API write"); n < 1 || n > 2 {
+		t.Fatalf("%d log lines for 300 refused requests, want one (two if a second passed):\n%s", n, logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
