@@ -347,7 +347,26 @@ type HTTP struct {
 	Listen    string `yaml:"listen"`
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
+	// MaxConnections caps the connections open at once; past it a new one
+	// is closed at once (DefaultMaxConnections).
+	MaxConnections int `yaml:"max_connections"`
+	// TLS, when its files are set, serves HTTPS.
+	TLS HTTPTLS `yaml:"tls"`
+	// AllowedHosts, when set, are the only host names a request's Host
+	// header may give (an IP address is always accepted): a defence
+	// against DNS rebinding, by which a web page could reach the API.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
+
+// HTTPTLS is the certificate and key of an HTTPS listener.
+type HTTPTLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// DefaultMaxConnections is enough for Prometheus, Grafana, a duty console
+// and operators many times over, and bounds what idle or slow clients hold.
+const DefaultMaxConnections = 256
 
 // Log configures log/slog output.
 type Log struct {

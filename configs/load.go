@@ -150,7 +150,7 @@ func (l *loader) resolvePaths() {
 	c := l.cfg
 	for _, p := range []*string{&c.SitesFile, &c.MQTT.PasswordFile, &c.MQTT.TLS.CAFile,
 		&c.MQTT.TLS.CertFile, &c.MQTT.TLS.KeyFile, &c.InfluxDB.TokenFile, &c.Grafana.TokenFile,
-		&c.HTTP.TokenFile} {
+		&c.HTTP.TokenFile, &c.HTTP.TLS.CertFile, &c.HTTP.TLS.KeyFile} {
 		l.rel(p)
 	}
 	for i := range c.Notify.Channels {
@@ -297,6 +297,7 @@ func (l *loader) applyDefaults() {
 	orDefault(&c.Grafana.Folder, "安全生产监测预警")
 	orDefault(&c.Grafana.Datasource, "hazwatch-influxdb")
 	orDefault(&c.HTTP.Listen, "127.0.0.1:9108")
+	orDefault(&c.HTTP.MaxConnections, DefaultMaxConnections)
 	orDefault(&c.Log.Level, "info")
 	orDefault(&c.Log.Format, "json")
 }

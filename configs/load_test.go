@@ -110,6 +110,7 @@ notify:
 		{"influxdb.spool.dir", c.InfluxDB.Spool.Dir, filepath.Join("./data", "spool")},
 		{"influxdb.spool.max_bytes", c.InfluxDB.Spool.MaxBytes, ByteSize(1 << 30)},
 		{"http.listen", c.HTTP.Listen, "127.0.0.1:9108"},
+		{"http.max_connections", c.HTTP.MaxConnections, 256},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "json"},
 		{"threshold for_readings", c.Rules[0].Threshold.ForReadings, 1},

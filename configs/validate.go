@@ -540,6 +540,17 @@ func (v *validator) misc() {
 	if _, _, err := net.SplitHostPort(v.c.HTTP.Listen); err != nil {
 		v.fail("http.listen", "want host:port, got %q", v.c.HTTP.Listen)
 	}
+	if v.c.HTTP.MaxConnections < 0 {
+		v.fail("http.max_connections", "must be positive")
+	}
+	if tls := v.c.HTTP.TLS; (tls.CertFile == "") != (tls.KeyFile == "") {
+		v.fail("http.tls", "cert_file and key_file go together")
+	}
+	for i, h := range v.c.HTTP.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			v.fail(fmt.Sprintf("http.allowed_hosts[%d]", i), "want a host name such as hazwatch.example.org, got %q", h)
+		}
+	}
 	v.checkURL("grafana.url", v.c.Grafana.URL, false, "http", "https")
 	v.oneOf("log.level", v.c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", v.c.Log.Format, "json", "text")

@@ -163,6 +163,20 @@ func TestAPI_WritesNeedTheToken(t *testing.T) {
 		{"token prefix only", token, "s3cret", http.StatusUnauthorized},
 		{"no token configured", "", token, http.StatusForbidden},
 	}
+	// Issue 10 item 12: the auth scheme is case-insensitive (RFC 9110 §11.1).
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
+		srv, _ := newServer(t, token)
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/alerts/gas-1/ack", strings.NewReader(`{"operator":"张工"}`))
+		req.Header.Set("Authorization", scheme+" "+token)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Authorization %q: status %d, want 200", scheme+" …", resp.StatusCode)
+		}
+	}
 	for _, tt := range tests {
 		for _, w := range writes {
 			t.Run(tt.name+" "+w.method+" "+w.path, func(t *testing.T) {

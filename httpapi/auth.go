@@ -18,8 +18,9 @@ func (a *api) write(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, "write endpoints are disabled: no http.token is configured")
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.Token)) != 1 {
+		// The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is Bearer too.
+		scheme, got, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.Token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hazwatch"`)
 			writeError(w, http.StatusUnauthorized, "a valid bearer token is required")
 			if n, ok := a.refusals.allow(time.Now()); ok {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -161,12 +160,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	ingester := ingest.NewIngester(cfg.MQTT, matcher, writer, d, metrics, log)
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http listen: %w", err)
-	}
-	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Options{
+	srv, err := httpapi.NewServer(cfg.HTTP,
+		httpapi.New(httpapi.Options{
 			Token:      cfg.HTTP.Token,
 			Alerts:     engine,
 			Dispatcher: d.dispatcher,
@@ -177,11 +172,12 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 				}
 				return nil
 			},
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
+		}), reg, log)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
 	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
 		}
 	}()
@@ -204,7 +200,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return fmt.Errorf("mqtt: %w", err)
 	}
 	log.Info("hazwatch running", "version", versionString(), "mqtt", configs.RedactURL(cfg.MQTT.URL),
-		"influxdb", configs.RedactURL(cfg.InfluxDB.URL), "http", ln.Addr().String(), "rules", len(cfg.Rules))
+		"influxdb", configs.RedactURL(cfg.InfluxDB.URL), "http", srv.Addr(), "rules", len(cfg.Rules))
 
 	<-ctx.Done()
 	log.Info("shutting down")
