@@ -4,7 +4,7 @@ GO ?= go
 # Tools that scripts/deps.sh installs with `go install` land here.
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: build deps test demo loadbench fuzz clean
+.PHONY: build deps test demo loadbench stormbench fuzz clean
 
 build:
 	mkdir -p bin
@@ -27,6 +27,10 @@ demo:
 # Not part of test: it takes minutes and the whole machine.
 loadbench:
 	scripts/loadbench.sh
+
+# Alarm latency under load and in an alert storm (issue 9); about 2 minutes.
+stormbench:
+	scripts/stormbench.sh
 
 # Short runs of every Fuzz target (FUZZTIME each, default 10s).
 fuzz:

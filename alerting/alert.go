@@ -139,6 +139,11 @@ func (r *rule) levelThreshold(l configs.Level, v float64) (float64, bool) {
 // transition moves the alert to level to (LevelNone resolves it) and appends
 // the event that says so.
 func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at time.Time, out []Event) []Event {
+	if e.restoring {
+		// The journal's own record of this transition, if there was one,
+		// follows and sets the level.
+		return out
+	}
 	st := a.active()
 	from := st.level
 	ev := Event{
@@ -179,6 +184,9 @@ func (e *Engine) transition(s *series, a *alert, to configs.Level, d detail, at 
 	ev.Message = message(&ev, &kind, a.rule, below)
 	if ev.Type == configs.TypeRate {
 		displayRate(&ev, a.rule)
+	}
+	if e.journal != nil {
+		e.record(s, &ev, below)
 	}
 	if to != configs.LevelNone {
 		st.last = &ev

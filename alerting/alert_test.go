@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"hazwatch/configs"
+	"hazwatch/reading"
 )
 
 func TestAlert_OnlyPendingAndFiringAlertsHoldState(t *testing.T) {
@@ -24,7 +25,7 @@ func TestAlert_OnlyPendingAndFiringAlertsHoldState(t *testing.T) {
 			observeAll(e, "gas_lel", c.points)
 			k := configs.BuiltinKinds()["gas_lel"]
 			r := sensorReading(k.Measurement, "gas_lel", "S1", point{})
-			key := appendSeriesKey(nil, &r)
+			key := reading.AppendSeriesKey(nil, &r)
 			s := e.shards[e.shardOf(key)].series[string(key)]
 			if s == nil || len(s.state) != 1 {
 				t.Fatalf("series %q not kept with its one rule", key)

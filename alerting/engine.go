@@ -30,6 +30,22 @@ type Engine struct {
 	shards  [numShards]shard
 	metrics *metrics
 
+	// journal records readings and transitions durably; nil for an engine
+	// that keeps no state on disk (replay, tests).
+	journal   *Journal
+	lastJID   atomic.Uint32
+	admission admission
+	// restoring is set while Restore replays the journal: readings then
+	// move timers and fits, and the journal's transitions alone move levels.
+	restoring bool
+	// boundary is where the journal segment of the latest checkpoint
+	// starts; the segments before it are kept until the next checkpoint, so
+	// that its snapshot can stand in should the newest be damaged.
+	boundary uint64
+	// orphans are alerts restored firing whose rule is gone, by alert id;
+	// Restore resolves them once the journal is replayed.
+	orphans map[string]orphan
+
 	// queued holds transitions found outside Observe and Tick (rules removed
 	// by Reload or LoadState); the next Tick returns them.
 	mu     sync.Mutex
@@ -72,39 +88,64 @@ func NewEngine(cfg *configs.Config, reg prometheus.Registerer) (*Engine, error) 
 // Observe evaluates every rule in effect for the reading's series on r, in
 // event time, and returns the transitions it caused (nil when none).
 func (e *Engine) Observe(r *reading.Reading) []Event {
+	out, _ := e.observeReading(r, nil)
+	return out
+}
+
+// observeReading evaluates r; admit, when set, decides whether a series not
+// seen before may be taken, and whether it is outside the catalogue.
+func (e *Engine) observeReading(r *reading.Reading, admit func() (extra bool, err error)) ([]Event, error) {
 	// The key is built on the stack, and indexing the map with string(key)
 	// does not copy it: a known series costs no allocation.
 	var buf [128]byte
-	key := appendSeriesKey(buf[:0], r)
+	key := reading.AppendSeriesKey(buf[:0], r)
 	sh := &e.shards[e.shardOf(key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	s := sh.series[string(key)]
 	if s == nil {
+		extra := false
+		if admit != nil {
+			var err error
+			if extra, err = admit(); err != nil {
+				return nil, err
+			}
+		}
 		s = newSeries(string(key), r)
+		s.extra = extra
 		sh.series[s.key] = s
 	}
+	return e.observe(sh, s, r.Value, r.Time), nil
+}
+
+// observe evaluates the rules of s, in shard sh whose lock the caller
+// holds, on its reading of value v at time at.
+func (e *Engine) observe(sh *shard, s *series, v float64, at time.Time) []Event {
 	var out []Event
 	if rs := e.rules.Load(); s.rules != rs {
-		out = e.migrate(s, rs, s.state, r.Time, out)
+		out = e.migrate(s, rs, s.state, at, out)
 	}
-	t := r.Time.UnixNano()
+	t := at.UnixNano()
 	// An out-of-order reading would move state backwards in time; a value
 	// that is not finite would poison the fits' running sums.
-	if s.lastAt != 0 && t <= s.lastAt || !reading.Valid(r.Value) {
+	if s.lastAt != 0 && t <= s.lastAt || !reading.Valid(v) {
 		return out
 	}
-	if s.lastAt == 0 || r.Value != s.value {
+	if s.lastAt == 0 || v != s.value {
 		s.changedAt = t
 	}
 	s.lastAt = t
-	s.value, s.at = r.Value, r.Time
+	s.value, s.at = v, at
+	if e.journal != nil && len(s.state) > 0 {
+		jid := e.journalSeries(s)
+		e.journal.append(func(b []byte, seq uint64) []byte { return appendReadingRecord(b, seq, jid, t, v) })
+	}
 	for i := range s.state {
 		a := &s.state[i]
 		// A fit shared by the rules of its window takes the reading from
 		// the first of them, before any of them reads the line.
 		if a.fit != nil && a.fit.newest < t {
-			a.fit.add(t, r.Value, a.rule.window)
+			a.fit.add(t, v, a.rule.window)
 		}
 		out = e.evaluate(s, a, t, out)
 		if a.rule.typ == configs.TypeStale {
@@ -186,6 +227,11 @@ func (e *Engine) Active() []Event {
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// shardFor returns the shard of series s.
+func (e *Engine) shardFor(s *series) *shard {
+	return &e.shards[maphash.String(e.seed, s.key)%numShards]
 }
 
 func (e *Engine) shardOf(key []byte) uint64 {

@@ -79,9 +79,14 @@ func (e *Engine) migrate(s *series, rs *ruleSet, old []alert, at time.Time, out 
 	}
 	s.shareFits()
 	for j := range old {
-		if !kept[j] && old[j].level() != configs.LevelNone {
-			out = e.transition(s, &old[j], configs.LevelNone, detail{}, at, out)
+		if kept[j] || old[j].level() == configs.LevelNone {
+			continue
 		}
+		if e.restoring {
+			e.orphans[eventID(old[j].rule.name, s.key)] = orphan{s, old[j]}
+			continue
+		}
+		out = e.transition(s, &old[j], configs.LevelNone, detail{}, at, out)
 	}
 	return out
 }

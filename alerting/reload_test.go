@@ -2,9 +2,12 @@ package alerting
 
 import (
 	"bytes"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -88,49 +91,81 @@ func TestState_SurvivesARestart(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "alert-state")
-			before := newTestEngine(t, tt.rules...)
-			if got := observeAll(before, tt.kind, tt.before); !slices.Equal(got, tt.wantBefore) {
-				t.Fatalf("before restart:\n got %q\nwant %q", got, tt.wantBefore)
-			}
-			if err := before.SaveStateFile(path); err != nil {
-				t.Fatal(err)
-			}
-			reg := prometheus.NewRegistry()
-			after, err := NewEngine(testConfig(tt.rules...), reg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := after.LoadStateFile(path); err != nil {
-				t.Fatal(err)
-			}
-			if n := len(after.Active()); n != tt.wantActive {
-				t.Errorf("%d alerts active after restart, want %d", n, tt.wantActive)
-			}
-			if n := testutil.ToFloat64(after.metrics.active.WithLabelValues("yellow")); int(n) != tt.wantActive {
-				t.Errorf("hazwatch_alerts_active{level=yellow} = %v after restart, want %d", n, tt.wantActive)
-			}
-			got := tickBriefs(after, t0.Add(time.Second))
-			got = append(got, observeAll(after, tt.kind, tt.after)...)
-			if !slices.Equal(got, tt.wantAfter) {
-				t.Errorf("after restart:\n got %q\nwant %q", got, tt.wantAfter)
-			}
-		})
+		for _, checkpoint := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/checkpoint=%v", tt.name, checkpoint), func(t *testing.T) {
+				dir := t.TempDir()
+				before, j := journaledEngine(t, dir, nil, tt.rules...)
+				if got := observeAll(before, tt.kind, tt.before); !slices.Equal(got, tt.wantBefore) {
+					t.Fatalf("before restart:\n got %q\nwant %q", got, tt.wantBefore)
+				}
+				if checkpoint {
+					if _, err := before.Checkpoint(math.MaxUint64); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := j.Close(); err != nil {
+					t.Fatal(err)
+				}
+				reg := prometheus.NewRegistry()
+				after, _ := journaledEngine(t, dir, reg, tt.rules...)
+				if n := len(after.Active()); n != tt.wantActive {
+					t.Errorf("%d alerts active after restart, want %d", n, tt.wantActive)
+				}
+				if n := testutil.ToFloat64(after.metrics.active.WithLabelValues("yellow")); int(n) != tt.wantActive {
+					t.Errorf("hazwatch_alerts_active{level=yellow} = %v after restart, want %d", n, tt.wantActive)
+				}
+				got := tickBriefs(after, t0.Add(time.Second))
+				got = append(got, observeAll(after, tt.kind, tt.after)...)
+				if !slices.Equal(got, tt.wantAfter) {
+					t.Errorf("after restart:\n got %q\nwant %q", got, tt.wantAfter)
+				}
+			})
+		}
 	}
 }
 
-func TestState_MissingFileIsAFirstStart(t *testing.T) {
-	e := newTestEngine(t, gasRule(25, 50))
-	if err := e.LoadStateFile(filepath.Join(t.TempDir(), "none")); err != nil {
-		t.Errorf("missing state file: %v", err)
+// journaledEngine returns an engine for rules restored from the journal in
+// dir, recording into it; the journal closes with the test.
+func journaledEngine(t testing.TB, dir string, reg prometheus.Registerer, rules ...configs.Rule) (*Engine, *Journal) {
+	t.Helper()
+	e, j, _, _ := restoreFrom(t, dir, reg, math.MaxUint64, rules...)
+	return e, j
+}
+
+// restoreFrom restores an engine for rules from the journal in dir, with
+// notification's cursor, and returns what Restore returned too.
+func restoreFrom(t testing.TB, dir string, reg prometheus.Registerer, cursor uint64, rules ...configs.Rule) (*Engine, *Journal, []Event, RestoreStats) {
+	t.Helper()
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	e, err := NewEngine(testConfig(rules...), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJournal(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, stats, err := e.Restore(j, "", cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return e, j, pending, stats
+}
+
+func TestState_EmptyDirectoryIsAFirstStart(t *testing.T) {
+	e, _ := journaledEngine(t, t.TempDir(), nil, gasRule(25, 50))
+	if n := len(e.Active()); n != 0 {
+		t.Errorf("%d alerts active on a first start", n)
 	}
 }
 
 func TestState_RefusesAnotherVersion(t *testing.T) {
 	e := newTestEngine(t, gasRule(25, 50))
-	if err := e.LoadState(bytes.NewBufferString(`{"version": 99}`)); err == nil {
+	e.restoring, e.orphans = true, map[string]orphan{}
+	if _, err := e.loadState(bytes.NewBufferString(`{"version": 99}`)); err == nil {
 		t.Error("state of version 99 loaded, want an error")
 	}
 }
@@ -160,28 +195,42 @@ func TestState_LeavesOutTheMachineOfAnIdleAlert(t *testing.T) {
 			if err := e.SaveState(&saved); err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Contains(saved.String(), `"machine"`); got != tt.wantMachine {
-				t.Fatalf("machine saved = %v, want %v: %s", got, tt.wantMachine, saved.String())
+			var st savedState
+			if err := gob.NewDecoder(&saved).Decode(&st); err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Series[0].Alerts[0].Machine != nil; got != tt.wantMachine {
+				t.Fatalf("machine saved = %v, want %v", got, tt.wantMachine)
 			}
 		})
 	}
 }
 
-// A state file written when every alert's machine was saved, idle or not,
-// still loads.
-func TestState_LoadsAFileWithIdleMachines(t *testing.T) {
-	e := newTestEngine(t, gasRule(25, 50))
-	observeAll(e, "gas_lel", []point{{0, 5}})
-	var saved bytes.Buffer
-	if err := e.SaveState(&saved); err != nil {
+// The JSON state file of version 1, as earlier versions rewrote it every
+// ten seconds, still loads, with an alert firing in it.
+func TestState_LoadsTheJSONFileOfVersion1(t *testing.T) {
+	dir := t.TempDir()
+	legacy := filepath.Join(dir, "alert-state")
+	old := `{"version":1,"series":[{"id":{"Measurement":"gas","Site":"s1","Kind":"gas_lel","Sensor":"GT-01","Field":"value","Value":30,"Time":"2026-11-28T10:00:00Z"},` +
+		`"last_at":1764324000000000000,"changed_at":1764324000000000000,"alerts":[{"rule":"gas-lel","type":"threshold","fingerprint":1,"level":2,"threshold":25,"started_at":1764324000000000000,` +
+		`"machine":{"up_since":[0,0,0,0,0],"up_count":[0,0,0,0,0],"down_since":[0,0,0,0,0],"up_held":0,"down_held":0},` +
+		`"last":{"ID":"x","Rule":"gas-lel","Type":"threshold","Status":"firing","Level":2,"Site":"s1","Sensor":"GT-01","Value":30,"Threshold":25}}]}]}`
+	if err := os.WriteFile(legacy, []byte(old), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	idle := `"machine":{"up_since":[0,0,0,0,0],"up_count":[0,0,0,0,0],"down_since":[0,0,0,0,0],"up_held":0,"down_held":0}`
-	old := strings.Replace(saved.String(), `"fingerprint":`, idle+`,"fingerprint":`, 1)
-	if old == saved.String() {
-		t.Fatal("no alert in the saved state")
+	e, err := NewEngine(testConfig(gasRule(25, 50)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := newTestEngine(t, gasRule(25, 50)).LoadState(strings.NewReader(old)); err != nil {
-		t.Fatalf("load: %v", err)
+	j, err := OpenJournal(filepath.Join(dir, "journal"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if _, _, err := e.Restore(j, legacy, 0); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if active := e.Active(); len(active) != 1 || active[0].Level != configs.LevelYellow {
+		t.Fatalf("active after loading version 1: %+v, want one yellow alert", active)
 	}
 }

@@ -60,7 +60,11 @@ func WriteJSON(w io.Writer, events []Event) error {
 			*Event
 			Level    string
 			Previous string
-		}{ev, ev.Level.String(), ev.Previous.String()}
+			// What only the live daemon knows is left out: nil pointers
+			// that shadow the Event's fields and are omitted.
+			Seq      *struct{} `json:",omitempty"`
+			Received *struct{} `json:",omitempty"`
+		}{Event: ev, Level: ev.Level.String(), Previous: ev.Previous.String()}
 		if err := enc.Encode(&named); err != nil {
 			return fmt.Errorf("write replay JSON: %w", err)
 		}

@@ -140,6 +140,7 @@ type ruleSet struct {
 	compiled  map[*configs.Rule]*rule
 	kinds     func(string) (configs.Kind, bool)
 	catalogue *configs.Catalogue
+	limits    configs.Limits
 }
 
 func newRuleSet(cfg *configs.Config) *ruleSet {
@@ -148,6 +149,7 @@ func newRuleSet(cfg *configs.Config) *ruleSet {
 		compiled:  make(map[*configs.Rule]*rule, len(cfg.Rules)),
 		kinds:     cfg.Kind,
 		catalogue: cfg.Catalogue(),
+		limits:    cfg.Limits,
 	}
 	for i := range rs.rules {
 		rs.compiled[&rs.rules[i]] = compileRule(rs.rules[i])

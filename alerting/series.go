@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"hazwatch/reading"
@@ -27,12 +28,31 @@ type series struct {
 	lastAt int64
 	// changedAt is when the value last changed, for stuck sensors.
 	changedAt int64
+	// jid numbers the series in the journal; 0 until the journal names it.
+	jid uint32
+	// extra marks a series of a sensor the catalogue does not list: counted
+	// against limits.max_series and evicted once idle.
+	extra bool
+	// escaped holds the identity of a series whose names hold a character
+	// the key escapes, whose strings are then not substrings of the key.
+	escaped *reading.Reading
 }
 
 // newSeries returns the series of key, which appendSeriesKey made from r,
 // with r as its latest reading.
 func newSeries(key string, r *reading.Reading) *series {
 	s := &series{key: key, value: r.Value, at: r.Time}
+	if strings.IndexByte(key, '\\') >= 0 {
+		id := *r
+		id.Measurement, id.Site, id.Kind, id.Sensor = strings.Clone(r.Measurement), strings.Clone(r.Site), strings.Clone(r.Kind), strings.Clone(r.Sensor)
+		id.Field = strings.Clone(r.Field)
+		id.Tags = make([]reading.Tag, len(r.Tags))
+		for i, t := range r.Tags {
+			id.Tags[i] = reading.Tag{Key: strings.Clone(t.Key), Value: strings.Clone(t.Value)}
+		}
+		s.escaped, s.tags = &id, id.Tags
+		return s
+	}
 	end := len(r.Measurement)
 	for i, part := range [...]string{r.Site, r.Kind, r.Sensor} {
 		s.ends[i] = uint32(end)
@@ -53,6 +73,11 @@ func newSeries(key string, r *reading.Reading) *series {
 
 // identity returns the series' latest reading, with its identity.
 func (s *series) identity() reading.Reading {
+	if s.escaped != nil {
+		id := *s.escaped
+		id.Value, id.Time = s.value, s.at
+		return id
+	}
 	return reading.Reading{
 		Measurement: s.measurement(),
 		Site:        s.site(),
@@ -65,32 +90,36 @@ func (s *series) identity() reading.Reading {
 	}
 }
 
-func (s *series) measurement() string { return s.key[:s.ends[0]] }
-func (s *series) site() string        { return s.key[s.ends[0]+1 : s.ends[1]] }
-func (s *series) kind() string        { return s.key[s.ends[1]+1 : s.ends[2]] }
-func (s *series) sensor() string      { return s.key[s.ends[2]+1 : s.ends[3]] }
+func (s *series) measurement() string {
+	if s.escaped != nil {
+		return s.escaped.Measurement
+	}
+	return s.key[:s.ends[0]]
+}
+
+func (s *series) site() string {
+	if s.escaped != nil {
+		return s.escaped.Site
+	}
+	return s.key[s.ends[0]+1 : s.ends[1]]
+}
+
+func (s *series) kind() string {
+	if s.escaped != nil {
+		return s.escaped.Kind
+	}
+	return s.key[s.ends[1]+1 : s.ends[2]]
+}
+
+func (s *series) sensor() string {
+	if s.escaped != nil {
+		return s.escaped.Sensor
+	}
+	return s.key[s.ends[2]+1 : s.ends[3]]
+}
 
 // tag returns the value of tag key, as reading.Reading.Tag does.
 func (s *series) tag(key string) (string, bool) {
 	id := s.identity()
 	return id.Tag(key)
-}
-
-// appendSeriesKey appends what reading.SeriesKey returns, without allocating.
-func appendSeriesKey(b []byte, r *reading.Reading) []byte {
-	b = append(b, r.Measurement...)
-	b = append(b, ',')
-	b = append(b, r.Site...)
-	b = append(b, ',')
-	b = append(b, r.Kind...)
-	b = append(b, ',')
-	b = append(b, r.Sensor...)
-	for _, t := range r.Tags {
-		b = append(b, ',')
-		b = append(b, t.Key...)
-		b = append(b, '=')
-		b = append(b, t.Value...)
-	}
-	b = append(b, ' ')
-	return append(b, r.Field...)
 }

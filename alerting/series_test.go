@@ -23,7 +23,7 @@ func TestSeries_IdentityIsTheReadingItWasMadeFrom(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := newSeries(string(appendSeriesKey(nil, &c.r)), &c.r)
+			s := newSeries(string(reading.AppendSeriesKey(nil, &c.r)), &c.r)
 			if got := s.identity(); !reflect.DeepEqual(got, c.r) {
 				t.Errorf("identity() = %+v, want %+v", got, c.r)
 			}
@@ -34,5 +34,27 @@ func TestSeries_IdentityIsTheReadingItWasMadeFrom(t *testing.T) {
 				t.Error("the series shares the reading's tag slice")
 			}
 		})
+	}
+}
+
+// Names holding the key's separators never make two series one: a reading of
+// site "zz,gas_lel" sensor "victim" leaves the alert of site "zz" sensor
+// "gas_lel,victim" alone.
+func TestSeries_SeparatorsInNamesDoNotJoinSeries(t *testing.T) {
+	e := newTestEngine(t, gasRule(25, 50))
+	victim := reading.Reading{Measurement: "gas", Site: "zz", Kind: "gas_lel", Sensor: "gas_lel,victim", Field: "value", Value: 30, Time: t0}
+	rogue := reading.Reading{Measurement: "gas", Site: "zz,gas_lel", Kind: "gas_lel", Sensor: "victim", Field: "value", Value: 30, Time: t0}
+	for i := range 10 {
+		victim.Time = t0.Add(time.Duration(i) * time.Second)
+		e.Observe(&victim)
+	}
+	for i := range 20 {
+		rogue.Time, rogue.Value = t0.Add(time.Duration(10+i)*time.Second), 0
+		if evs := e.Observe(&rogue); len(evs) > 0 {
+			t.Fatalf("a reading of another series changed the victim's alert: %+v", evs)
+		}
+	}
+	if active := e.Active(); len(active) != 1 || active[0].Site != "zz" || active[0].Sensor != "gas_lel,victim" {
+		t.Errorf("active %+v, want the victim's alert firing", active)
 	}
 }

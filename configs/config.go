@@ -21,6 +21,7 @@ type Config struct {
 	Grafana   Grafana `yaml:"grafana"`
 	HTTP      HTTP    `yaml:"http"`
 	Log       Log     `yaml:"log"`
+	Limits    Limits  `yaml:"limits"`
 
 	// File is the path the config was loaded from; not part of the YAML.
 	File string `yaml:"-"`
@@ -341,6 +342,32 @@ type Grafana struct {
 	ProvisioningDir  string `yaml:"provisioning_dir"`
 	ProvisionOnStart bool   `yaml:"provision_on_start"`
 }
+
+// Limits bound what the readings of any source can make the daemon hold, so
+// that a rogue publisher or a broken gateway inventing sensors cannot crowd
+// out the catalogue's: its sensors are never refused by MaxSeries or
+// NewSeriesRate. They apply where readings enter the alert engine.
+type Limits struct {
+	// UnknownSensors is accept (SPEC §3: stored and evaluated under their
+	// ids) or reject (only the catalogue's sensors are taken).
+	UnknownSensors string `yaml:"unknown_sensors"`
+	// MaxSeries bounds the series of sensors the catalogue does not list.
+	MaxSeries int `yaml:"max_series"`
+	// NewSeriesRate bounds how fast such series may appear.
+	NewSeriesRate Rate `yaml:"new_series_rate"`
+	// MaxNameBytes bounds a site, kind, sensor, tag or field name.
+	MaxNameBytes int `yaml:"max_name_bytes"`
+	// EvictAfter is how long a series the catalogue does not list may go
+	// without a reading before it is forgotten; an alert of it still firing
+	// is resolved first, so nothing the receivers were told stays open.
+	EvictAfter Duration `yaml:"evict_after"`
+}
+
+// Values of limits.unknown_sensors.
+const (
+	UnknownAccept = "accept"
+	UnknownReject = "reject"
+)
 
 // HTTP configures the metrics, health and API listener.
 type HTTP struct {

@@ -300,4 +300,12 @@ func (l *loader) applyDefaults() {
 	orDefault(&c.HTTP.MaxConnections, DefaultMaxConnections)
 	orDefault(&c.Log.Level, "info")
 	orDefault(&c.Log.Format, "json")
+
+	orDefault(&c.Limits.UnknownSensors, UnknownAccept)
+	orDefault(&c.Limits.MaxSeries, 200_000)
+	if c.Limits.NewSeriesRate.PerSecond == 0 {
+		c.Limits.NewSeriesRate, _ = parseRate("1000/m")
+	}
+	orDefault(&c.Limits.MaxNameBytes, 256)
+	orDefault(&c.Limits.EvictAfter, Duration(time.Hour))
 }

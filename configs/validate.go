@@ -554,4 +554,11 @@ func (v *validator) misc() {
 	v.checkURL("grafana.url", v.c.Grafana.URL, false, "http", "https")
 	v.oneOf("log.level", v.c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", v.c.Log.Format, "json", "text")
+	v.oneOf("limits.unknown_sensors", v.c.Limits.UnknownSensors, UnknownAccept, UnknownReject)
+	if v.c.Limits.MaxSeries < 0 {
+		v.fail("limits.max_series", "must not be negative")
+	}
+	if v.c.Limits.MaxNameBytes < 0 {
+		v.fail("limits.max_name_bytes", "must not be negative")
+	}
 }

@@ -67,7 +67,7 @@ func TestAPI_AckStopsTheDispatchersRepeats(t *testing.T) {
 	srv := httptest.NewServer(New(Options{Alerts: alerts, Dispatcher: d, Token: token, Clock: clock, Logger: quiet}))
 	t.Cleanup(srv.Close)
 
-	d.Handle(alerts[0])
+	d.Enqueue(alerts[:1])
 	waitCount(t, duty, 1)
 	d.Tick(advance())
 	waitCount(t, duty, 2)

@@ -15,10 +15,13 @@ import (
 	"hazwatch/reading"
 )
 
-// Observer receives every stored reading, in order per series; the alert
-// engine is one. r is valid only during the call.
+// Observer receives every reading, in order per series, before it is handed
+// to the writer, so that whatever it records about the reading is recorded
+// before the message is acknowledged; the alert engine is one. received is
+// when the message arrived. r is valid only during the call. A reading the
+// observer refuses (a *Reject, or any error) is counted and not stored.
 type Observer interface {
-	Observe(r *reading.Reading)
+	Observe(r *reading.Reading, received time.Time) error
 }
 
 // stopFlush bounds how long Stop waits for the points taken to be stored or
@@ -160,9 +163,9 @@ func (r *receiver) receive(m *message) {
 	r.handle(m, time.Now())
 }
 
-// handle decodes one message and passes its readings on: the points to the
-// writer, which acknowledges the message once they are stored or spooled,
-// and the readings to the observer.
+// handle decodes one message and passes its readings on: to the observer,
+// then their points to the writer, which acknowledges the message once they
+// are stored or spooled.
 func (r *receiver) handle(m *message, arrival time.Time) {
 	topic, payload, ack := string(m.topic), m.payload, m.ack
 	if max := r.cfg.MaxPayloadBytes; max > 0 && m.size > max {
@@ -177,10 +180,6 @@ func (r *receiver) handle(m *message, arrival time.Time) {
 		r.reject(topic, m, err, arrival)
 		return
 	}
-	if len(r.readings) == 0 {
-		ack.send()
-		return
-	}
 	if m.retained && !ownTimes(r.readings, arrival) {
 		r.ignoreRetained(topic)
 		ack.send()
@@ -188,15 +187,41 @@ func (r *receiver) handle(m *message, arrival time.Time) {
 	}
 	r.lines = r.lines[:0]
 	for n := range r.readings {
-		r.lines = r.readings[n].AppendLine(r.lines)
-	}
-	r.m.Readings.Add(float64(len(r.readings)))
-	r.w.Write(r.lines, ack)
-	if r.obs != nil {
-		for n := range r.readings {
-			r.obs.Observe(&r.readings[n])
+		rd := &r.readings[n]
+		if r.obs != nil {
+			if err := r.obs.Observe(rd, arrival); err != nil {
+				r.refuse(topic, err)
+				continue
+			}
 		}
+		r.lines = rd.AppendLine(r.lines)
+		r.m.Readings.Inc()
 	}
+	if len(r.lines) == 0 {
+		ack.send()
+		return
+	}
+	r.w.Write(r.lines, ack)
+}
+
+// refuse counts and logs a reading the observer refused; the message's
+// other readings go on.
+func (i *Ingester) refuse(topic string, err error) {
+	i.count(topic, err, "refused", "reading refused")
+}
+
+// count counts err by its reason (fallback when it names none) and logs it,
+// at most once a second per reason.
+func (i *Ingester) count(topic string, err error, fallback, what string) *Reject {
+	var rej *Reject
+	if !errors.As(err, &rej) {
+		rej = &Reject{Reason: fallback, Err: err}
+	}
+	i.m.Rejected.WithLabelValues(rej.Reason).Inc()
+	if i.logs.allow(rej.Reason) {
+		i.log.Warn(what, "reason", rej.Reason, "topic", topic, "err", rej.Err)
+	}
+	return rej
 }
 
 // ownTimes reports whether every reading carries a time of its own, not
@@ -226,14 +251,7 @@ func (i *Ingester) ignoreRetained(topic string) {
 // reject counts, logs and dead-letters a message that cannot be used, then
 // acknowledges it: it is accounted for, not lost.
 func (i *Ingester) reject(topic string, m *message, err error, arrival time.Time) {
-	var rej *Reject
-	if !errors.As(err, &rej) {
-		rej = &Reject{Reason: "decode_error", Err: err}
-	}
-	i.m.Rejected.WithLabelValues(rej.Reason).Inc()
-	if i.logs.allow(rej.Reason) {
-		i.log.Warn("mqtt message rejected", "reason", rej.Reason, "topic", topic, "err", rej.Err)
-	}
+	rej := i.count(topic, err, "decode_error", "mqtt message rejected")
 	if i.cfg.DeadLetterTopic != "" {
 		body, err := json.Marshal(NewDeadLetter(rej, topic, m.payload, m.size, arrival))
 		if err == nil {

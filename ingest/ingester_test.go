@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,16 +25,22 @@ type ackCounter struct{ n atomic.Int32 }
 
 func (a *ackCounter) ack(uint16, byte) { a.n.Add(1) }
 
-// recorder is an Observer that keeps what it saw.
+// recorder is an Observer that keeps what it saw, refusing the fields named
+// in refuse.
 type recorder struct {
-	mu   sync.Mutex
-	seen []string
+	mu     sync.Mutex
+	seen   []string
+	refuse map[string]bool
 }
 
-func (r *recorder) Observe(rd *reading.Reading) {
+func (r *recorder) Observe(rd *reading.Reading, _ time.Time) error {
+	if r.refuse[rd.Field] {
+		return &Reject{Reason: "series_limit", Err: errors.New("refused in the test")}
+	}
 	r.mu.Lock()
 	r.seen = append(r.seen, rd.Sensor+"="+strconv.FormatFloat(rd.Value, 'g', -1, 64))
 	r.mu.Unlock()
+	return nil
 }
 
 // msg is a message as a wireConn hands it over.
@@ -87,6 +95,30 @@ func TestIngester_AcksOnlyOnceStoredAndObservesInOrder(t *testing.T) {
 	}
 	if got := len(f.stored()); got != 3 {
 		t.Fatalf("stored %d points, want 3", got)
+	}
+}
+
+// A reading the observer refuses is counted and not stored; the message's
+// other readings are, and the message is acknowledged once they are.
+func TestIngester_ReadingsTheObserverRefusesAreNotStored(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	w, m := newTestWriter(t, srv.URL, 1, 0)
+	rec := &recorder{refuse: map[string]bool{"junk": true}}
+	ing := newTestIngester(t, w, rec, m)
+	var acked ackCounter
+	(&receiver{Ingester: ing}).handle(msg("sensors/s1/gas_lel/GT-1", `{"v":1,"junk":2}`, Ack{to: &acked, id: 1, qos: 1}), time.Now())
+	eventually(t, "the message acknowledged", func() bool { return acked.n.Load() == 1 })
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.stored(); len(got) != 1 || !strings.Contains(got[0], "value=1") {
+		t.Errorf("stored %q, want only the accepted reading", got)
+	}
+	if got := testutil.ToFloat64(m.Rejected.WithLabelValues("series_limit")); got != 1 {
+		t.Errorf("rejected{reason=series_limit} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.Readings); got != 1 {
+		t.Errorf("readings = %v, want 1", got)
 	}
 }
 

@@ -47,6 +47,9 @@ type Writer struct {
 	url      string // as it is logged, without its password
 
 	unacked sync.WaitGroup // acks written, not yet sent
+	// ackGate, when set, is called before a stored batch's acks are sent and
+	// returns once what else must be durable first (the alert journal) is.
+	ackGate func()
 
 	mu   sync.Mutex
 	cur  *batch   // the batch Write appends to
@@ -76,9 +79,21 @@ type batch struct {
 	acks   []Ack
 }
 
+// WriterOption sets an optional part of a Writer.
+type WriterOption func(*Writer)
+
+// WithAckGate has the writer call gate before it acknowledges the messages
+// of a stored batch. The gate returns once everything the readings of those
+// messages caused elsewhere is durable too: the daemon waits there for the
+// alert journal, so that no message is acknowledged before the transitions
+// it caused are recorded.
+func WithAckGate(gate func()) WriterOption {
+	return func(w *Writer) { w.ackGate = gate }
+}
+
 // NewWriter starts a writer to the InfluxDB of cfg that spools to spool. The
 // writer closes the spool on Close.
-func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger) (*Writer, error) {
+func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger, options ...WriterOption) (*Writer, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("influxdb url is empty")
 	}
@@ -98,6 +113,9 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger)
 		stop:     make(chan context.Context),
 		stopped:  make(chan error),
 		logs:     newLogLimiter(time.Second),
+	}
+	for _, o := range options {
+		o(w)
 	}
 	if w.size <= 0 {
 		w.size = 5000
@@ -529,6 +547,9 @@ func failure(err error) string {
 
 // finish sends b's acknowledgements and keeps its buffers for reuse.
 func (w *Writer) finish(b *batch) {
+	if len(b.acks) > 0 && w.ackGate != nil {
+		w.ackGate()
+	}
 	for _, ack := range b.acks {
 		ack.send()
 		w.unacked.Done()

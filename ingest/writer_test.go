@@ -465,3 +465,33 @@ func TestWriter_CountsAndReplaysAroundADamagedSpoolRecord(t *testing.T) {
 		t.Fatalf("no log line for the damaged record in %q", logged.String())
 	}
 }
+
+// A stored batch is acknowledged only once the ack gate lets it: the daemon
+// holds acks there until the alert journal has the transitions they caused.
+func TestWriter_AcksWaitForTheAckGate(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	spool, err := OpenSpool(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	var gated atomic.Int32
+	w, err := NewWriter(configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen", BatchSize: 1,
+		FlushInterval: configs.Duration(time.Hour), Timeout: configs.Duration(2 * time.Second)},
+		spool, NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler),
+		WithAckGate(func() { gated.Add(1); <-gate }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked atomic.Int32
+	w.Write([]byte(line(1)+"\n"), ackWith(func() { acked.Add(1) }))
+	eventually(t, "the stored batch reaching the gate", func() bool { return len(f.stored()) == 1 && gated.Load() == 1 })
+	if acked.Load() != 0 {
+		t.Fatal("acknowledged before the gate opened")
+	}
+	close(gate)
+	eventually(t, "the ack once the gate opened", func() bool { return acked.Load() == 1 })
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

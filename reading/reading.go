@@ -53,25 +53,44 @@ func (r *Reading) Tag(key string) (string, bool) {
 
 // SeriesKey identifies the reading's series: measurement, tags and field. Two
 // readings with the same key are points of one series.
-func (r *Reading) SeriesKey() string {
-	var b strings.Builder
-	b.Grow(len(r.Measurement) + len(r.Site) + len(r.Kind) + len(r.Sensor) + len(r.Field) + 8)
-	b.WriteString(r.Measurement)
-	b.WriteByte(',')
-	b.WriteString(r.Site)
-	b.WriteByte(',')
-	b.WriteString(r.Kind)
-	b.WriteByte(',')
-	b.WriteString(r.Sensor)
+func (r *Reading) SeriesKey() string { return string(AppendSeriesKey(nil, r)) }
+
+// AppendSeriesKey appends r's SeriesKey to b without allocating beyond b.
+// Inside names the separators (',', '=', ' ') and '\\' are escaped with
+// '\\', so that no two series share a key: site "zz,gas_lel" with sensor
+// "victim" is not site "zz" with sensor "gas_lel,victim". Names without those
+// characters, nearly all, stand in the key as they are.
+func AppendSeriesKey(b []byte, r *Reading) []byte {
+	b = appendKeyPart(b, r.Measurement)
+	b = append(b, ',')
+	b = appendKeyPart(b, r.Site)
+	b = append(b, ',')
+	b = appendKeyPart(b, r.Kind)
+	b = append(b, ',')
+	b = appendKeyPart(b, r.Sensor)
 	for _, t := range r.Tags {
-		b.WriteByte(',')
-		b.WriteString(t.Key)
-		b.WriteByte('=')
-		b.WriteString(t.Value)
+		b = append(b, ',')
+		b = appendKeyPart(b, t.Key)
+		b = append(b, '=')
+		b = appendKeyPart(b, t.Value)
 	}
-	b.WriteByte(' ')
-	b.WriteString(r.Field)
-	return b.String()
+	b = append(b, ' ')
+	return appendKeyPart(b, r.Field)
+}
+
+func appendKeyPart(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ", =\\") {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ',', ' ', '=', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // AppendLine appends the reading as one InfluxDB line-protocol line, ending in

@@ -57,6 +57,15 @@ func TestSeriesKey_DiffersByEveryPartOfTheIdentity(t *testing.T) {
 		func(r *Reading) { r.Field = "temp" },
 		func(r *Reading) { r.Measurement = "tank" },
 		func(r *Reading) { r.Tags = []Tag{{"zone", "1"}} },
+		// Separators inside names move no part into another.
+		func(r *Reading) { r.Site, r.Kind = "hx,gas_lel", "" },
+		func(r *Reading) { r.Kind, r.Sensor = "gas_lel,GT-03", "" },
+		func(r *Reading) { r.Sensor, r.Field = "GT-03 value", "" },
+		func(r *Reading) { r.Tags = []Tag{{"zone=1", ""}} },
+		func(r *Reading) { r.Tags = []Tag{{"zone", "1,a=b"}} },
+		func(r *Reading) { r.Tags = []Tag{{"zone", "1"}, {"a", "b"}} },
+		func(r *Reading) { r.Site = `hx\` },
+		func(r *Reading) { r.Site, r.Kind = `hx\,gas_lel`, "" },
 	}
 	seen := map[string]bool{base.SeriesKey(): true}
 	for i, change := range variants {

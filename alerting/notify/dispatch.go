@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +18,8 @@ import (
 
 // DispatcherOptions are a dispatcher's collaborators and tunables.
 type DispatcherOptions struct {
-	// Outbox stores pending notifications, acks and API silences. Required.
+	// Outbox stores pending notifications, tracking state, acks, API
+	// silences and the cursor. Required; one dispatcher per outbox.
 	Outbox *Outbox
 	// Contacts returns a site's (and sensor's) catalogue phone numbers, for
 	// routes with contacts: site.
@@ -29,18 +30,40 @@ type DispatcherOptions struct {
 	// Clock is the time; nil is time.Now.
 	Clock      func() time.Time
 	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	// Latency is hazwatch_alert_latency_seconds (see NewLatencyHistogram),
+	// shared with the engine; the dispatcher observes stages committed and
+	// sent. Nil: the dispatcher makes its own and registers it.
+	Latency *prometheus.HistogramVec
+	Logger  *slog.Logger
 	// Expiry is how long a notification is retried before it is dropped (24h).
 	Expiry time.Duration
 	// RetryMin and RetryMax bound the backoff between attempts (1s, 5m).
 	RetryMin, RetryMax time.Duration
 	// TickInterval is how often Run calls Tick (1s).
 	TickInterval time.Duration
+	// IntakeSize bounds the units of transitions waiting for the pipeline
+	// (4096); Enqueue blocks while it is full.
+	IntakeSize int
+	// WaitDurable, when set, returns once the transitions up to seq are
+	// durable where they are recorded (the alert journal). The pipeline calls
+	// it before it commits a batch, so that nothing is notified, and no
+	// cursor committed, that a crash could take back from the engine.
+	WaitDurable func(seq uint64) error
 }
 
-// Dispatcher turns alert events into notifications: it routes them, groups,
-// repeats and escalates them, holds back the silenced and inhibited, and
-// hands them to per-channel queues through the outbox.
+// Dispatcher turns alert transitions into notifications through a pipeline
+// of stages, each with its own state: tracking (track.go), acks (ack.go),
+// silences (silence.go), inhibition and site roll-up (inhibit.go,
+// rollup.go), routing and grouping (route.go, group.go), the outbox
+// (outbox.go, writer.go) and the channel queues (queue.go).
+//
+// Transitions come in through a bounded intake (Enqueue) and are taken by
+// one pipeline goroutine in batches: each batch is decided in memory, then
+// its new notifications, the tracking state it changed and the cursor are
+// committed in one outbox transaction, and only then are the notifications
+// handed to the channel queues. Listing alerts (AckOf, Silenced, Silences)
+// reads the acks and silences stages and never waits for the disk, a send
+// or the pipeline.
 type Dispatcher struct {
 	opts  DispatcherOptions
 	clock func() time.Time
@@ -48,68 +71,99 @@ type Dispatcher struct {
 	m     *metrics
 	box   *Outbox
 
-	mu         sync.Mutex
-	closed     bool
+	in     *intake
+	acks   *acks
+	sil    *silences
+	queues *queues
+	cursor atomic.Uint64 // committed
+	closed chan struct{} // the pipeline has stopped
+	// gate is held by the pipeline while it works on a batch; tests hold
+	// it to gather what they enqueue into one batch.
+	gate sync.Mutex
+
+	// Owned by the pipeline goroutine.
 	cfg        configs.Notify
-	queues     map[string]*queue
-	alerts     map[string]*alertState
-	acks       map[string]Ack
-	handled    map[string]handled // alert id → the last transition handled
-	silences   []Silence          // from the API; the config's are in cfg
-	groups     map[groupKey]*group
-	outages    map[string]*outage
-	seen       map[string]map[string]bool // site → sensors seen in events
-	broken     map[string]int             // sensorKey → its firing stale and fault alerts
-	recipients map[string]*bucket         // rate text + phone → budget
-	retired    []*queue                   // replaced by Reload, finishing their attempts
+	now        time.Time
+	b          *batchWrite
+	received   []time.Time // of the batch's transitions, for the latency metric
+	lastSeq    uint64
+	nextID     uint64
+	track      *tracker
+	inhibit    *inhibitor
+	roll       *rollup
+	groups     *groups
+	recipients map[string]*bucket // rate text + phone → budget
+	lastWarn   time.Time          // of the lag warning
 }
 
 // NewDispatcher returns a dispatcher sending to chans (by channel name) as
-// cfg routes, and queues the notifications its outbox still holds.
+// cfg routes. It resumes from what its outbox holds: the tracked alerts
+// with their repeat schedules, the groups waiting and the notifications
+// not yet sent, which it queues at once.
 func NewDispatcher(cfg configs.Notify, chans map[string]Channel, opts DispatcherOptions) (*Dispatcher, error) {
 	if opts.Outbox == nil {
 		return nil, errors.New("notify: a dispatcher needs an outbox")
 	}
+	snap := opts.Outbox.snap
+	if snap == nil {
+		return nil, errors.New("notify: the outbox is already in use by a dispatcher")
+	}
+	opts.Outbox.snap = nil
 	opts.Clock = cmpOr(opts.Clock, time.Now)
 	opts.Logger = cmpOr(opts.Logger, slog.Default())
 	opts.Expiry = cmpOr(opts.Expiry, 24*time.Hour)
 	opts.RetryMin = cmpOr(opts.RetryMin, time.Second)
 	opts.RetryMax = cmpOr(opts.RetryMax, 5*time.Minute)
 	opts.TickInterval = cmpOr(opts.TickInterval, time.Second)
-	m, err := newMetrics(opts.Registerer)
+	opts.IntakeSize = cmpOr(opts.IntakeSize, 4096)
+	m, err := newMetrics(opts.Registerer, opts.Latency)
 	if err != nil {
 		return nil, err
 	}
+	box := opts.Outbox
+	box.log.Store(opts.Logger)
 	d := &Dispatcher{
-		opts: opts, clock: opts.Clock, log: opts.Logger, m: m, box: opts.Outbox,
+		opts: opts, clock: opts.Clock, log: opts.Logger, m: m, box: box,
+		in:     newIntake(opts.IntakeSize, m),
+		acks:   newAcks(box, snap.acks),
+		sil:    newSilences(box, cfg.Silences, snap.silences),
+		closed: make(chan struct{}),
+		queues: &queues{
+			clock: opts.Clock, log: opts.Logger, m: m, w: box.w,
+			expiry: opts.Expiry, retryMin: opts.RetryMin, retryMax: opts.RetryMax,
+			byName: map[string]*queue{},
+		},
 		cfg:        cfg,
-		queues:     map[string]*queue{},
-		alerts:     map[string]*alertState{},
-		acks:       map[string]Ack{},
-		handled:    map[string]handled{},
-		groups:     map[groupKey]*group{},
-		outages:    map[string]*outage{},
-		seen:       map[string]map[string]bool{},
-		broken:     map[string]int{},
+		nextID:     snap.nextID,
+		lastSeq:    snap.cursor,
+		track:      newTracker(snap.alerts),
+		roll:       newRollup(snap.alerts),
+		groups:     newGroups(snap.groups),
 		recipients: map[string]*bucket{},
 	}
-	if err := d.load(); err != nil {
-		return nil, err
+	d.cursor.Store(snap.cursor)
+	d.inhibit = newInhibitor(d.track.alerts)
+	for _, note := range box.damage {
+		m.damaged.Inc()
+		d.log.Error("damaged outbox", slog.String("path", box.path), slog.String("damage", note))
 	}
-	d.setChannels(cfg, chans)
-	pending, err := d.box.entries()
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("load outbox: %w", err)
+	if snap.inFlight > 0 {
+		m.resent.Add(float64(snap.inFlight))
+		d.log.Warn("notifications that were being sent when the daemon stopped are sent again with the same id",
+			slog.Int("count", snap.inFlight))
 	}
+	d.queues.set(cfg, chans)
 	now := d.clock()
-	for _, e := range pending {
+	var pending []*entry
+	for _, e := range snap.entries {
 		if now.Sub(e.Created) > d.opts.Expiry {
-			d.drop(e, "expired")
+			d.queues.drop(e, "expired")
 			continue
 		}
-		d.requeue(e)
+		pending = append(pending, e)
 	}
+	d.queues.push(pending)
+	go d.run()
 	return d, nil
 }
 
@@ -121,144 +175,45 @@ func cmpOr[T any](v, def T) T {
 	return v
 }
 
-// load restores the acks and API silences from the outbox.
-func (d *Dispatcher) load() error {
-	acks, err := d.box.acks()
-	if err != nil {
-		return fmt.Errorf("load acks: %w", err)
-	}
-	for _, a := range acks {
-		d.acks[a.ID] = *a
-	}
-	hs, err := d.box.handled()
-	if err != nil {
-		return fmt.Errorf("load handled transitions: %w", err)
-	}
-	for _, h := range hs {
-		d.handled[h.ID] = *h
-	}
-	sils, err := d.box.silences()
-	if err != nil {
-		return fmt.Errorf("load silences: %w", err)
-	}
-	for _, s := range sils {
-		d.silences = append(d.silences, *s)
-	}
-	return nil
-}
-
-// setChannels builds the channel queues for chans, keeping the queue of a
-// channel whose sender and settings are unchanged and moving the waiting
-// entries of the others to their new queues. The caller holds d.mu (or d is
-// not shared yet).
-func (d *Dispatcher) setChannels(cfg configs.Notify, chans map[string]Channel) {
-	settings := map[string]configs.Channel{}
-	for _, c := range cfg.Channels {
-		settings[c.Name] = c
-	}
-	var moved []*entry
-	for name, q := range d.queues {
-		if ch, ok := chans[name]; ok && ch == q.ch && reflect.DeepEqual(settings[name], q.cfg) {
-			continue
-		}
-		moved = append(moved, q.close()...)
-		d.retired = append(d.retired, q)
-		delete(d.queues, name)
-	}
-	for name, ch := range chans {
-		if _, ok := d.queues[name]; !ok {
-			cfg := settings[name]
-			cfg.Name = name
-			d.queues[name] = newQueue(d, ch, cfg)
-		}
-	}
-	for _, e := range moved {
-		if q, ok := d.queues[e.Channel]; ok {
-			q.push(e)
-		} else {
-			// Kept in the outbox: sent after a restart if the channel is back.
-			d.log.Warn("channel removed with notifications pending", slog.String("channel", e.Channel), slog.Uint64("entry", e.ID))
-		}
-	}
-}
-
-// Handle takes one alert transition. It does not wait for any channel: sends
-// go through the outbox to the channels' queues.
-func (d *Dispatcher) Handle(ev alerting.Event) {
-	now := d.clock()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed || d.repeats(ev) {
+// Enqueue hands notification the transitions caused by one reading (or one
+// engine tick), as a unit: all of them are tracked before any notification
+// is decided, so that the outcome does not depend on the order of the rules.
+// It returns at once unless the intake is full; then it blocks until the
+// pipeline takes a batch, holding back ingest (the broker keeps the
+// messages): a transition is never dropped. The time blocked is in
+// hazwatch_notify_intake_blocked_seconds.
+//
+// Enqueue takes events over: the caller must not change the slice after.
+// Call it in the order of the events' Seq (the engine's journal; Seq 0, not
+// journaled, is processed without moving the cursor): Cursor is the last
+// Seq of the last committed batch, so a unit enqueued out of Seq order is
+// counted in hazwatch_notify_out_of_order_transitions_total, and could be
+// skipped or handled twice by a replay after a crash.
+func (d *Dispatcher) Enqueue(events []alerting.Event) {
+	if len(events) == 0 {
 		return
 	}
-	st := d.track(ev, now)
-	if ev.Type == configs.TypeStale && ev.Status == alerting.StatusFiring && ev.Previous == configs.LevelNone {
-		d.holdStale(st, now)
-		return
-	}
-	if st.held && ev.Status == alerting.StatusFiring {
-		return // the outage window decides, on the latest event
-	}
-	d.notify(st, now)
-	if ev.Status == alerting.StatusResolved {
-		delete(d.alerts, ev.ID)
+	if !d.in.put(unit{events: events}) {
+		d.log.Error("transitions handed to a closed dispatcher", slog.Int("count", len(events)))
 	}
 }
 
-// handled is the last transition of an alert the dispatcher took on, kept in
-// the outbox like Alertmanager's notification log.
-type handled struct {
-	ID     string
-	Status string
-	Level  configs.Level
-	At     time.Time
-}
+// Cursor returns the Seq of the last transition whose effects (tracking
+// state and notifications) are committed to the outbox; at start, what the
+// outbox held. The daemon replays the engine's journal from Cursor()+1.
+func (d *Dispatcher) Cursor() uint64 { return d.cursor.Load() }
 
-// repeats reports whether ev was already handled, and otherwise records it.
-// Real transitions of an alert change its status or level and come in event
-// time order. A repeat, or an older one, comes from a restart after a crash:
-// the engine's restored state is older than what was already notified, and
-// the broker delivers again the readings that were not yet acknowledged.
-// Stale alerts fire on the daemon's clock but resolve on a reading's time, so
-// only their repeats are judged.
-func (d *Dispatcher) repeats(ev alerting.Event) bool {
-	last, ok := d.handled[ev.ID]
-	if ok && (last.Status == ev.Status && last.Level == ev.Level ||
-		ev.Type != configs.TypeStale && ev.At.Before(last.At)) {
-		d.m.repeated.Inc()
-		return true
-	}
-	h := handled{ID: ev.ID, Status: ev.Status, Level: ev.Level, At: ev.At}
-	d.handled[ev.ID] = h
-	if err := d.box.putHandled(h); err != nil {
-		d.log.Error("record handled transition", "id", ev.ID, "err", err)
-	}
-	return false
-}
+// Flush returns once every unit enqueued before it is committed and handed
+// to its channels' queues.
+func (d *Dispatcher) Flush() { d.do(nil) }
 
-// Tick does what is due at now: group_wait and outage flushes, repeats,
+// Tick does what is due at now: group_wait and outage windows, repeats,
 // escalations, notifications held back by a silence or inhibition that has
-// ended, and retries in the channel queues.
+// ended, outages to resolve, and retries in the channel queues. It returns
+// once that is committed.
 func (d *Dispatcher) Tick(now time.Time) {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return
-	}
-	d.flushGroups(now, false)
-	d.flushOutages(now)
-	ids := make([]string, 0, len(d.alerts))
-	for id := range d.alerts {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		d.follow(d.alerts[id], now)
-	}
-	queues := d.queueList()
-	d.mu.Unlock()
-	for _, q := range queues {
-		q.poke()
+	if d.do(func() { d.tick(now) }) {
+		d.queues.poke()
 	}
 }
 
@@ -276,131 +231,59 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// Close stops the queues and waits for the attempts in flight; what has not
-// been sent stays in the outbox for the next start. It does not close the
-// outbox.
+// Close stops taking transitions, lets the pipeline commit what was
+// enqueued, stops the queues and waits for the attempts in flight; what has
+// not been sent stays in the outbox for the next start. It does not close
+// the outbox.
 func (d *Dispatcher) Close() {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return
-	}
-	d.closed = true
-	queues := d.queueList()
-	for _, q := range d.queues {
-		q.close()
-	}
-	queues = append(queues, d.retired...)
-	d.mu.Unlock()
-	for _, q := range queues {
-		q.wait()
-	}
+	d.in.close()
+	<-d.closed
+	d.queues.close()
 }
 
 // Reload replaces the routes, config silences and channels. Groups waiting
 // under the old routes are sent at once, and since route state is kept by
-// route position, the repeat timers of firing alerts restart.
+// route position, a change of routes counts the firing alerts as sent on
+// their new routes from now: their repeat timers restart.
 func (d *Dispatcher) Reload(cfg configs.Notify, chans map[string]Channel) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return errors.New("notify: reload of a closed dispatcher")
-	}
-	now := d.clock()
-	d.flushGroups(now, true)
-	routesChanged := !reflect.DeepEqual(cfg.Routes, d.cfg.Routes)
-	d.setChannels(cfg, chans)
-	d.cfg = cfg
-	if routesChanged {
-		for _, st := range d.alerts {
-			st.routes = map[int]*routeState{}
-			d.markSent(st, now)
+	ok := d.do(func() {
+		d.flushGroups(true)
+		routesChanged := !reflect.DeepEqual(cfg.Routes, d.cfg.Routes)
+		d.queues.set(cfg, chans)
+		d.sil.setConfig(cfg.Silences)
+		d.cfg = cfg
+		if !routesChanged {
+			return
 		}
+		for _, st := range d.track.alerts {
+			st.Routes = nil
+			if !st.firing() {
+				continue
+			}
+			for _, ri := range d.routesFor(&st.Ev) {
+				rs := st.route(ri)
+				rs.Announced, rs.Level, rs.SentAt = true, st.Ev.Level, d.now
+			}
+			d.track.touch(st)
+		}
+	})
+	if !ok {
+		return fmt.Errorf("notify: reload of a closed dispatcher")
 	}
 	return nil
 }
 
-func (d *Dispatcher) queueList() []*queue {
-	qs := make([]*queue, 0, len(d.queues))
-	for _, q := range d.queues {
-		qs = append(qs, q)
+// Ack records that operator acknowledged the alert id. The alert need not
+// have reached this dispatcher yet: the ack applies from its next event,
+// and lasts until the alert rises or resolves. It returns once the ack is
+// on disk, without waiting for the pipeline or any send.
+func (d *Dispatcher) Ack(id, operator, comment string) error {
+	if operator == "" {
+		return ErrNoOperator
 	}
-	return qs
+	return d.acks.add(Ack{ID: id, Operator: operator, Comment: comment, At: d.clock()})
 }
 
-// enqueue persists a notification for channel and queues it.
-func (d *Dispatcher) enqueue(channel string, m Message, now time.Time) {
-	q, ok := d.queues[channel]
-	if !ok {
-		d.m.count(channel, resultDropped)
-		d.log.Error("route names an unknown channel", slog.String("channel", channel))
-		return
-	}
-	e := &entry{Channel: channel, Message: m, Created: now, Next: now}
-	if err := d.box.putEntry(e); err != nil {
-		// Sent anyway: a notification that might repeat after a crash
-		// beats one that never goes.
-		d.log.Error("write notification to outbox", slog.String("channel", channel), slog.Any("err", err))
-	}
-	q.push(e)
-}
-
-// requeue puts e in its channel's current queue.
-func (d *Dispatcher) requeue(e *entry) {
-	if q, ok := d.queues[e.Channel]; ok {
-		q.push(e)
-	}
-}
-
-// settle records the outcome of an attempt at e: done, or due again after
-// a backoff while a retry can help and e has not expired.
-func (d *Dispatcher) settle(e *entry, retry bool, err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch {
-	case err == nil:
-		d.m.count(e.Channel, resultSent)
-		d.remove(e)
-	case !retry:
-		d.m.count(e.Channel, resultFailed)
-		d.remove(e)
-	default:
-		e.Attempts++
-		e.Next = d.clock().Add(d.backoff(e.Attempts))
-		if e.Next.Sub(e.Created) > d.opts.Expiry {
-			d.drop(e, "expired")
-			return
-		}
-		d.m.count(e.Channel, resultRetried)
-		if err := d.box.putEntry(e); err != nil {
-			d.log.Error("update notification in outbox", slog.String("channel", e.Channel), slog.Any("err", err))
-		}
-		if !d.closed {
-			d.requeue(e)
-		}
-	}
-}
-
-func (d *Dispatcher) drop(e *entry, why string) {
-	d.m.count(e.Channel, resultDropped)
-	d.log.Warn("notification dropped", slog.String("channel", e.Channel), slog.Uint64("entry", e.ID), slog.String("reason", why))
-	d.remove(e)
-}
-
-func (d *Dispatcher) remove(e *entry) {
-	if err := d.box.deleteEntry(e.ID); err != nil {
-		d.log.Error("delete notification from outbox", slog.String("channel", e.Channel), slog.Any("err", err))
-	}
-}
-
-// backoff is RetryMin doubled for each failed attempt after the first, up to RetryMax.
-func (d *Dispatcher) backoff(attempts int) time.Duration {
-	b := d.opts.RetryMin
-	for range attempts - 1 {
-		if b >= d.opts.RetryMax/2 {
-			return d.opts.RetryMax
-		}
-		b *= 2
-	}
-	return min(b, d.opts.RetryMax)
-}
+// AckOf returns the acknowledgement in effect for the alert id, if any. It
+// never waits for the disk or the pipeline.
+func (d *Dispatcher) AckOf(id string) (Ack, bool) { return d.acks.get(id) }

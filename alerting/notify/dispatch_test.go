@@ -15,8 +15,8 @@ func TestReload_MovesWaitingNotificationsAndNewRoutesApply(t *testing.T) {
 		Routes:   []configs.Route{{Channels: []string{"a"}}},
 	}
 	h := newHarness(t, cfg, DispatcherOptions{})
-	h.d.Handle(fire("a1", "hx", "GT-01", configs.LevelRed))
-	h.d.Handle(fire("a2", "hx", "GT-02", configs.LevelRed))
+	h.handle(fire("a1", "hx", "GT-01", configs.LevelRed))
+	h.handle(fire("a2", "hx", "GT-02", configs.LevelRed))
 	h.settled(1)
 	h.chans["a"].expect(t, 1)
 
@@ -32,7 +32,7 @@ func TestReload_MovesWaitingNotificationsAndNewRoutesApply(t *testing.T) {
 	if got := ids(h.chans["a"].expect(t, 1)[0]); got[0] != "a2" {
 		t.Errorf("after reload a got %v, want a2", got)
 	}
-	h.d.Handle(fire("a3", "hx", "GT-03", configs.LevelRed))
+	h.handle(fire("a3", "hx", "GT-03", configs.LevelRed))
 	h.settled(0)
 	if got := ids(h.chans["b"].expect(t, 1)[0]); got[0] != "a3" {
 		t.Errorf("the new route sent %v, want a3", got)
@@ -49,7 +49,7 @@ func TestRun_TicksUntilCancelled(t *testing.T) {
 		Routes:   []configs.Route{{Channels: []string{"sms"}, GroupWait: configs.Duration(10 * time.Second)}},
 	}
 	h := newHarness(t, cfg, DispatcherOptions{TickInterval: time.Millisecond})
-	h.d.Handle(fire("a1", "hx", "GT-01", configs.LevelRed))
+	h.handle(fire("a1", "hx", "GT-01", configs.LevelRed))
 	h.clock.Add(10 * time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -67,14 +67,13 @@ func TestRun_TicksUntilCancelled(t *testing.T) {
 }
 
 func TestBackoff_DoublesUpToTheMaximum(t *testing.T) {
-	d := &Dispatcher{opts: DispatcherOptions{RetryMin: time.Second, RetryMax: 10 * time.Second}}
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
 	for i, w := range want {
-		if got := d.backoff(i + 1); got != w {
+		if got := backoff(time.Second, 10*time.Second, i+1); got != w {
 			t.Errorf("attempt %d: %v, want %v", i+1, got, w)
 		}
 	}
-	if got := d.backoff(1000); got != 10*time.Second {
+	if got := backoff(time.Second, 10*time.Second, 1000); got != 10*time.Second {
 		t.Errorf("attempt 1000: %v", got)
 	}
 }

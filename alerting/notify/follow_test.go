@@ -20,7 +20,7 @@ func TestRepeat_UntilAckAndAgainAfterARise(t *testing.T) {
 		do   func()
 		want int // messages sent by the step
 	}{
-		{"fires", func() { h.d.Handle(fire("a1", "hx", "GT-03", configs.LevelYellow)) }, 1},
+		{"fires", func() { h.handle(fire("a1", "hx", "GT-03", configs.LevelYellow)) }, 1},
 		{"not yet due", func() { h.tick(29 * time.Minute) }, 0},
 		{"repeats at 30m", func() { h.tick(time.Minute) }, 1},
 		{"repeats again", func() { h.tick(30 * time.Minute) }, 1},
@@ -31,11 +31,11 @@ func TestRepeat_UntilAckAndAgainAfterARise(t *testing.T) {
 		}, 0},
 		{"acked: no repeat", func() { h.tick(30 * time.Minute); h.tick(30 * time.Minute) }, 0},
 		{"a fall keeps the ack but is sent", func() {
-			h.d.Handle(event("a1", "hx", "GT-03", alerting.StatusFiring, configs.LevelBlue, configs.LevelYellow))
+			h.handle(event("a1", "hx", "GT-03", alerting.StatusFiring, configs.LevelBlue, configs.LevelYellow))
 			h.tick(30 * time.Minute)
 		}, 1},
 		{"a rise is sent and ends the ack", func() {
-			h.d.Handle(event("a1", "hx", "GT-03", alerting.StatusFiring, configs.LevelRed, configs.LevelBlue))
+			h.handle(event("a1", "hx", "GT-03", alerting.StatusFiring, configs.LevelRed, configs.LevelBlue))
 		}, 1},
 		{"repeats after the rise", func() { h.tick(30 * time.Minute) }, 1},
 	}
@@ -62,8 +62,8 @@ func TestEscalate_WhenNotAckedInTimeOnce(t *testing.T) {
 		}},
 	}
 	h := newHarness(t, cfg, DispatcherOptions{})
-	h.d.Handle(fire("ignored", "hx", "GT-03", configs.LevelRed))
-	h.d.Handle(fire("acked", "hx", "GT-04", configs.LevelRed))
+	h.handle(fire("ignored", "hx", "GT-03", configs.LevelRed))
+	h.handle(fire("acked", "hx", "GT-04", configs.LevelRed))
 	h.tick(5 * time.Minute)
 	if err := h.d.Ack("acked", "张工", ""); err != nil {
 		t.Fatal(err)
@@ -93,10 +93,10 @@ func TestGroupWait_GathersASiteStormIntoOneMessage(t *testing.T) {
 	h := newHarness(t, cfg, DispatcherOptions{})
 	sms := h.chans["sms"]
 	for i := range 40 {
-		h.d.Handle(fire("gauge-"+string(rune('A'+i)), "district-3", "WL-"+string(rune('A'+i)), configs.LevelOrange))
+		h.handle(fire("gauge-"+string(rune('A'+i)), "district-3", "WL-"+string(rune('A'+i)), configs.LevelOrange))
 		h.clock.Add(100 * time.Millisecond)
 	}
-	h.d.Handle(fire("other", "hx", "GT-03", configs.LevelRed))
+	h.handle(fire("other", "hx", "GT-03", configs.LevelRed))
 	h.tick(5*time.Second + 900*time.Millisecond) // 9.9s after the first
 	h.settled(0)
 	sms.quiet(t)
@@ -126,9 +126,9 @@ func TestSilence_SuppressesUntilItEnds(t *testing.T) {
 	if _, err := h.d.AddSilence(Silence{Match: configs.Matcher{"sensor": {"GT-0*"}, "level": {"blue"}}, From: t0, To: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	h.d.Handle(fire("flood", "underpass-07", "WL-1", configs.LevelRed))
-	h.d.Handle(fire("gas-blue", "hx", "GT-03", configs.LevelBlue))
-	h.d.Handle(fire("gas-red", "hx", "GT-04", configs.LevelRed))
+	h.handle(fire("flood", "underpass-07", "WL-1", configs.LevelRed))
+	h.handle(fire("gas-blue", "hx", "GT-03", configs.LevelBlue))
+	h.handle(fire("gas-red", "hx", "GT-04", configs.LevelRed))
 	h.settled(0)
 	if got := ids(duty.expect(t, 1)[0]); got[0] != "gas-red" {
 		t.Errorf("sent %v, want only the unsilenced gas-red", got)
@@ -188,7 +188,7 @@ func TestGroupWait_RepeatsAndEscalationsOfAStormAreGroupedToo(t *testing.T) {
 	}
 	h := newHarness(t, cfg, DispatcherOptions{})
 	for i := range 5 {
-		h.d.Handle(fire("gauge-"+string(rune('A'+i)), "district-3", "WL-"+string(rune('A'+i)), configs.LevelOrange))
+		h.handle(fire("gauge-"+string(rune('A'+i)), "district-3", "WL-"+string(rune('A'+i)), configs.LevelOrange))
 	}
 	steps := []struct {
 		advance   time.Duration
@@ -217,18 +217,26 @@ func TestGroupWait_RepeatsAndEscalationsOfAStormAreGroupedToo(t *testing.T) {
 	}
 }
 
-func TestResume_RepeatsGoOnAfterARestartWithoutResending(t *testing.T) {
+func TestRestart_RepeatsKeepTheirScheduleWithoutResending(t *testing.T) {
 	cfg := configs.Notify{
 		Channels: channels("duty"),
 		Routes:   []configs.Route{{Channels: []string{"duty"}, Repeat: configs.Duration(30 * time.Minute)}},
 	}
 	h := newHarness(t, cfg, DispatcherOptions{})
-	risen := event("a2", "hx", "GT-04", alerting.StatusFiring, configs.LevelRed, configs.LevelYellow)
+	h.handle(fire("a1", "hx", "GT-03", configs.LevelRed))
+	h.handle(fire("a2", "hx", "GT-04", configs.LevelYellow))
+	h.handle(event("a2", "hx", "GT-04", alerting.StatusFiring, configs.LevelRed, configs.LevelYellow))
 	if err := h.d.Ack("a2", "张工", ""); err != nil {
 		t.Fatal(err)
 	}
-	h.d.Resume([]alerting.Event{fire("a1", "hx", "GT-03", configs.LevelRed), risen})
-	if got := h.firstSentAt(t, "duty", 29*time.Minute, 30*time.Minute); got != "a1" {
+	h.tick(10 * time.Minute)
+	h.settled(0)
+	h.chans["duty"].expect(t, 3)
+
+	h.close()
+	h.open(cfg, DispatcherOptions{})
+	// Sent at t0: the repeat is due 30 minutes after that, not after the restart.
+	if got := h.firstSentAt(t, "duty", 19*time.Minute, 20*time.Minute); got != "a1" {
 		t.Errorf("repeated %v, want a1 (a2 stays acknowledged)", got)
 	}
 	h.chans["duty"].quiet(t)

@@ -178,6 +178,26 @@ func (h *harness) close() {
 	h.d = nil
 }
 
+// handle hands evs to the dispatcher as one unit (the transitions of one
+// reading) and waits until its batch is committed and queued.
+func (h *harness) handle(evs ...alerting.Event) {
+	h.d.Enqueue(evs)
+	h.d.Flush()
+}
+
+// crash stops the dispatcher as a SIGKILL would between two batches: the
+// pipeline takes nothing more (what is enqueued is never committed), the
+// queues stop without sending what waits, and the outbox file is closed as
+// it is. Channel sends under way finish, as a request already on the wire.
+func (h *harness) crash() {
+	h.d.gate.TryLock() // never unlocked (a test may hold it already): the pipeline is as dead as the process
+	h.d.queues.close()
+	if err := h.box.Close(); err != nil {
+		h.t.Error(err)
+	}
+	h.d = nil
+}
+
 // tick moves the clock by d and runs the dispatcher's Tick.
 func (h *harness) tick(d time.Duration) {
 	h.d.Tick(h.clock.Add(d))

@@ -17,9 +17,9 @@ func TestInhibit_StaleSensorHoldsBackItsOtherAlerts(t *testing.T) {
 	duty := h.chans["duty"]
 	stale := alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
 		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"}
-	h.d.Handle(stale)
-	h.d.Handle(fire("gas-GT-03", "hx", "GT-03", configs.LevelRed))
-	h.d.Handle(fire("gas-GT-04", "hx", "GT-04", configs.LevelRed))
+	h.handle(stale)
+	h.handle(fire("gas-GT-03", "hx", "GT-03", configs.LevelRed))
+	h.handle(fire("gas-GT-04", "hx", "GT-04", configs.LevelRed))
 	h.settled(0)
 	if got := ids(duty.expect(t, 1)[0]); got[0] != "gas-GT-04" {
 		t.Errorf("sent %v, want only the other sensor's alert", got)
@@ -35,7 +35,7 @@ func TestInhibit_StaleSensorHoldsBackItsOtherAlerts(t *testing.T) {
 
 	resolved := stale
 	resolved.Status = alerting.StatusResolved
-	h.d.Handle(resolved)
+	h.handle(resolved)
 	h.tick(time.Second) // data is back: the gas alert is no longer held back
 	h.settled(0)
 	got := duty.expect(t, 2)
@@ -51,11 +51,12 @@ func TestInhibit_SiteOutageIsOneMessage(t *testing.T) {
 		stale   int
 		sensors int
 		want    []string // messages' first alert ids
+		names   string   // the silent sensors the site-level message names
 	}{
-		{"most of a site", 4, 6, []string{"site-outage/hx"}},
-		{"half of a site", 3, 6, []string{"site-outage/hx"}},
-		{"under half", 3, 7, []string{"stale-S0", "stale-S1", "stale-S2"}},
-		{"too few to call an outage", 2, 2, []string{"stale-S0", "stale-S1"}},
+		{"most of a site", 4, 6, []string{"site-outage/hx"}, "S0、S1、S2 等 4 个"},
+		{"half of a site", 3, 6, []string{"site-outage/hx"}, "S0、S1、S2"},
+		{"under half", 3, 7, []string{"stale-S0", "stale-S1", "stale-S2"}, ""},
+		{"too few to call an outage", 2, 2, []string{"stale-S0", "stale-S1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +64,7 @@ func TestInhibit_SiteOutageIsOneMessage(t *testing.T) {
 			h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return tt.sensors }})
 			for i := range tt.stale {
 				s := "S" + string(rune('0'+i))
-				h.d.Handle(alerting.Event{ID: "stale-" + s, Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
+				h.handle(alerting.Event{ID: "stale-" + s, Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
 					Level: configs.LevelYellow, Site: "hx", SiteName: "华兴化工", Sensor: s})
 				h.clock.Add(10 * time.Second)
 			}
@@ -79,7 +80,7 @@ func TestInhibit_SiteOutageIsOneMessage(t *testing.T) {
 				t.Fatalf("sent %v, want %v", got, tt.want)
 			}
 			if tt.want[0] == "site-outage/hx" {
-				want := "【数据中断】华兴化工 " + string(rune('0'+tt.stale)) + " 个传感器数据中断，疑似网关或供电故障"
+				want := "【数据中断】华兴化工 " + string(rune('0'+tt.stale)) + " 个传感器数据中断，疑似网关或供电故障：" + tt.names
 				if msg := ms[0].Alerts[0].Message; msg != want {
 					t.Errorf("message %q, want %q", msg, want)
 				}
@@ -95,7 +96,7 @@ func TestInhibit_ReloadChangesTheOutageWindow(t *testing.T) {
 	if err := h.d.Reload(cfg, map[string]Channel{"duty": h.chans["duty"]}); err != nil {
 		t.Fatal(err)
 	}
-	h.d.Handle(alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
+	h.handle(alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
 		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"})
 	if got := h.firstSentAt(t, "duty", 9*time.Second, 10*time.Second); got != "stale-GT-03" {
 		t.Errorf("after the reloaded window %v, want the stale alert", got)
@@ -110,7 +111,7 @@ func TestChannelRateLimit_TwentyAMinute(t *testing.T) {
 	h := newHarness(t, cfg, DispatcherOptions{})
 	ding := h.chans["ding"]
 	for i := range 21 {
-		h.d.Handle(fire("a"+string(rune('A'+i)), "hx", "GT-03", configs.LevelRed))
+		h.handle(fire("a"+string(rune('A'+i)), "hx", "GT-03", configs.LevelRed))
 	}
 	h.settled(1)
 	ding.expect(t, 20)
@@ -153,7 +154,7 @@ func TestRecipientRateLimit_DropsExcessButNeverRed(t *testing.T) {
 		{"a", configs.LevelRed, []string{"+8613800000001"}},
 	}
 	for i, f := range fires {
-		h.d.Handle(fire("a"+string(rune('0'+i)), f.site, "S", f.level))
+		h.handle(fire("a"+string(rune('0'+i)), f.site, "S", f.level))
 		h.settled(0)
 		if f.want == nil {
 			sms.quiet(t)
@@ -168,7 +169,7 @@ func TestRecipientRateLimit_DropsExcessButNeverRed(t *testing.T) {
 		t.Errorf("dropped = %v, want 2", got)
 	}
 	h.tick(30 * time.Minute) // one more text per phone
-	h.d.Handle(fire("later", "a", "S", configs.LevelYellow))
+	h.handle(fire("later", "a", "S", configs.LevelYellow))
 	h.settled(0)
 	sms.expect(t, 1)
 }
@@ -184,7 +185,7 @@ func TestHangingChannel_DoesNotDelayAnother(t *testing.T) {
 	h := newHarness(t, cfg, DispatcherOptions{})
 	h.chans["hang"].block = make(chan struct{})
 	for _, id := range []string{"a1", "a2", "a3"} {
-		h.d.Handle(fire(id, "hx", "GT-03", configs.LevelRed))
+		h.handle(fire(id, "hx", "GT-03", configs.LevelRed))
 	}
 	// Received while the other channel's first send is still blocked.
 	h.chans["fast"].expect(t, 3)
@@ -206,7 +207,7 @@ func TestConcurrency_SendsInParallelUpToTheSetting(t *testing.T) {
 	slow := h.chans["slow"]
 	slow.block = make(chan struct{})
 	for _, id := range []string{"a1", "a2", "a3"} {
-		h.d.Handle(fire(id, "hx", "GT-03", configs.LevelRed))
+		h.handle(fire(id, "hx", "GT-03", configs.LevelRed))
 	}
 	waitFor(t, func() bool { return slow.Attempts() == 2 })
 	h.settled(3)
@@ -223,10 +224,10 @@ func TestInhibit_HeldStaleAlertIsSentOnceAtItsLatestLevel(t *testing.T) {
 	h := newHarness(t, cfg, DispatcherOptions{SiteSensors: func(string) int { return 10 }})
 	stale := alerting.Event{ID: "stale-GT-03", Rule: "no-data", Type: configs.TypeStale, Status: alerting.StatusFiring,
 		Level: configs.LevelYellow, Site: "hx", Sensor: "GT-03"}
-	h.d.Handle(stale)
+	h.handle(stale)
 	stale.Previous, stale.Level = configs.LevelYellow, configs.LevelOrange
 	h.clock.Add(30 * time.Second)
-	h.d.Handle(stale)
+	h.handle(stale)
 	h.settled(0)
 	h.chans["duty"].quiet(t)
 	h.tick(30 * time.Second)

@@ -1,11 +1,17 @@
 package notify
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"hazwatch/alerting"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	bolt "go.etcd.io/bbolt"
+
 	"hazwatch/configs"
 )
 
@@ -16,7 +22,7 @@ func TestOutbox_RetriesWithBackoffAndSurvivesRestartExactlyOnce(t *testing.T) {
 	center.fail = 1000 // the receiver is down
 
 	for _, id := range []string{"a1", "a2", "a3"} {
-		h.d.Handle(fire(id, "hx", "GT-"+id, configs.LevelRed))
+		h.handle(fire(id, "hx", "GT-"+id, configs.LevelRed))
 	}
 	waitFor(t, func() bool { return h.count("center", resultRetried) == 3 })
 
@@ -69,7 +75,7 @@ func TestOutbox_ExpiredNotificationIsDropped(t *testing.T) {
 	h := newHarness(t, cfg, opts)
 	center := h.chans["center"]
 	center.fail = 1000
-	h.d.Handle(fire("a1", "hx", "GT-01", configs.LevelRed))
+	h.handle(fire("a1", "hx", "GT-01", configs.LevelRed))
 	for attempts := 1; h.count("center", resultDropped) == 0; attempts++ {
 		waitFor(t, func() bool {
 			return h.count("center", resultRetried)+h.count("center", resultDropped) >= float64(attempts)
@@ -115,42 +121,65 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// After a crash the engine can raise again transitions that were already
-// notified (its saved state is older, and the broker delivers the same
-// readings again): the restarted dispatcher sends each once only, and later
-// real transitions go out as usual.
-func TestOutbox_TransitionsRepeatedAfterACrashAreNotSentAgain(t *testing.T) {
+// A damaged outbox file is moved aside and a fresh one started, and a
+// record that does not decode is dropped: either is logged and counted, and
+// the dispatcher goes on sending.
+func TestOutbox_DamageIsMovedAsideOrDropped(t *testing.T) {
 	cfg := configs.Notify{Channels: channels("center"), Routes: []configs.Route{{Channels: []string{"center"}}}}
-	at := func(ev alerting.Event, d time.Duration) alerting.Event { ev.At = t0.Add(d); return ev }
-	red := at(fire("a1", "hx", "GT-03", configs.LevelRed), 0)
-	resolved := at(event("a1", "hx", "GT-03", alerting.StatusResolved, configs.LevelRed, configs.LevelRed), time.Minute)
-	cases := []struct {
-		name  string
-		again []alerting.Event // what the restarted engine raises from the redelivered readings
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, h *harness) // with the outbox closed
+		aside  bool                           // the file is moved aside
+		left   int                            // notifications still pending after the damage
 	}{
-		{"state saved while firing: the resolve again", []alerting.Event{resolved}},
-		{"state saved before the alert: both again", []alerting.Event{red, resolved}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, cfg, DispatcherOptions{})
-			center := h.chans["center"]
-			h.d.Handle(red)
-			h.d.Handle(resolved)
-			center.expect(t, 2)
-
-			h.close()
-			h.open(cfg, DispatcherOptions{})
-			for _, ev := range c.again {
-				h.d.Handle(ev)
+		{"not an outbox", func(t *testing.T, h *harness) {
+			if err := os.WriteFile(h.path, bytes.Repeat([]byte("not a bbolt file "), 1000), 0o600); err != nil {
+				t.Fatal(err)
 			}
-			h.tick(time.Minute)
-			h.settled(0)
-			center.quiet(t)
+		}, true, 0},
+		{"truncated", func(t *testing.T, h *harness) {
+			fi, err := os.Stat(h.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(h.path, fi.Size()/3); err != nil {
+				t.Fatal(err)
+			}
+		}, true, 0},
+		{"a record that does not decode", func(t *testing.T, h *harness) {
+			db, err := bolt.Open(h.path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketPending).Put(entryKey(1), []byte("{garbage")) }); err != nil {
+				t.Fatal(err)
+			}
+		}, false, 199},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, cfg, DispatcherOptions{})
+			h.chans["center"].fail = 1 << 30 // everything stays pending
+			for i := range 200 {
+				h.handle(fire(fmt.Sprintf("a%03d", i), "hx", "GT-01", configs.LevelRed))
+			}
+			h.crash()
+			tt.damage(t, h)
 
-			h.d.Handle(at(fire("a1", "hx", "GT-03", configs.LevelYellow), 2*time.Minute)) // news
-			if got := center.expect(t, 1); got[0].Alerts[0].Level != configs.LevelYellow {
-				t.Errorf("sent %v, want the yellow firing", got[0].Alerts[0].Level)
+			h.open(cfg, DispatcherOptions{})
+			if got := testutil.ToFloat64(h.d.m.damaged); got != 1 {
+				t.Errorf("damage counted %v times, want 1", got)
+			}
+			aside, _ := filepath.Glob(h.path + ".corrupt-*")
+			if got := len(aside) == 1; got != tt.aside {
+				t.Errorf("moved aside: %v", aside)
+			}
+			h.settled(tt.left)
+			h.chans["center"].fail = 0
+			h.handle(fire("after", "hx", "GT-02", configs.LevelRed))
+			if got := ids(h.chans["center"].expect(t, 1)[0]); !slices.Equal(got, []string{"after"}) {
+				t.Errorf("after the damage sent %v, want the new alert", got)
 			}
 		})
 	}

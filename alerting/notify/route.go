@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"log/slog"
 	"slices"
 	"time"
 
@@ -57,47 +58,31 @@ func (d *Dispatcher) routesFor(ev *alerting.Event) []int {
 	return out
 }
 
-// notify sends what st's latest event calls for on each of its routes: a
-// firing event (new, risen or fallen: a fall is sent as a firing message at
-// the lower level, so that the people on duty see it ease) always, a resolve
-// when the route sends resolves and notified the alert before. Silenced and
-// inhibited events are counted, not sent; Tick sends a firing alert once
-// nothing holds it back.
-func (d *Dispatcher) notify(st *alertState, now time.Time) {
-	ev := &st.ev
-	routes := d.routesFor(ev)
-	if d.suppressed(ev, now) {
-		for _, ri := range routes {
-			for _, ch := range d.cfg.Routes[ri].Channels {
-				d.m.count(ch, resultSuppressed)
-			}
-		}
-		return
-	}
-	for _, ri := range routes {
-		rs := st.route(ri)
-		if ev.Status == alerting.StatusResolved && (!rs.notified || !sendResolved(&d.cfg.Routes[ri])) {
-			continue
-		}
-		rs.notified, rs.sentAt = true, now
-		d.dispatch(ri, *ev, false, now)
-	}
-}
-
 func sendResolved(r *configs.Route) bool { return r.SendResolved == nil || *r.SendResolved }
 
-// send queues one message of alerts to each of channels, with r's recipients.
-func (d *Dispatcher) send(r *configs.Route, channels []string, alerts []alerting.Event, now time.Time) {
+// send adds one message of alerts for each of channels, with r's
+// recipients, to the batch's outbox entries. received is when the earliest
+// reading behind it arrived (zero for repeats and escalations).
+func (d *Dispatcher) send(r *configs.Route, channels []string, alerts []alerting.Event, received time.Time) {
 	phones := d.recipientsOf(r, alerts)
 	for _, name := range channels {
+		typ, ok := d.queues.typeOf(name)
+		if !ok {
+			d.m.count(name, resultDropped)
+			d.log.Error("route names an unknown channel", slog.String("channel", name))
+			continue
+		}
 		to := phones
-		if q, ok := d.queues[name]; ok && isSMS(q.cfg.Type) && len(phones) > 0 {
-			to = d.limitRecipients(r, name, phones, levelOf(alerts), now)
+		if isSMS(typ) && len(phones) > 0 {
+			to = d.limitRecipients(r, name, phones, levelOf(alerts), d.now)
 			if len(to) == 0 {
 				continue
 			}
 		}
-		d.enqueue(name, Message{Alerts: alerts, Recipients: to}, now)
+		d.nextID++
+		e := &entry{ID: d.nextID, Channel: name, Created: d.now, Next: d.now, Received: received,
+			Message: Message{ID: d.box.notificationID(d.nextID), Alerts: alerts, Recipients: to}}
+		d.b.entries = append(d.b.entries, e)
 	}
 }
 

@@ -31,7 +31,7 @@ func TestRoute_FirstMatchWinsUnlessContinue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, cfg, DispatcherOptions{})
-			h.d.Handle(tt.ev)
+			h.handle(tt.ev)
 			h.settled(0)
 			var got []string
 			for name, f := range h.chans {
@@ -63,7 +63,7 @@ func TestRoute_RecipientsArePhonesAndSiteContacts(t *testing.T) {
 		return nil
 	}
 	h := newHarness(t, cfg, DispatcherOptions{Contacts: contacts})
-	h.d.Handle(fire("a1", "hx-chem-01", "GT-03", configs.LevelRed))
+	h.handle(fire("a1", "hx-chem-01", "GT-03", configs.LevelRed))
 	got := h.chans["sms"].expect(t, 1)[0].Recipients
 	if want := []string{"+8613800000002", "+8613900000001"}; !slices.Equal(got, want) {
 		t.Errorf("recipients %v, want %v", got, want)
@@ -82,10 +82,10 @@ func TestRoute_SendsRiseFallAndResolve(t *testing.T) {
 	h := newHarness(t, cfg, DispatcherOptions{})
 	for _, site := range []string{"a", "b"} {
 		id := "x-" + site
-		h.d.Handle(fire(id, site, "s1", configs.LevelYellow))
-		h.d.Handle(event(id, site, "s1", alerting.StatusFiring, configs.LevelRed, configs.LevelYellow))
-		h.d.Handle(event(id, site, "s1", alerting.StatusFiring, configs.LevelOrange, configs.LevelRed))
-		h.d.Handle(event(id, site, "s1", alerting.StatusResolved, configs.LevelOrange, configs.LevelOrange))
+		h.handle(fire(id, site, "s1", configs.LevelYellow))
+		h.handle(event(id, site, "s1", alerting.StatusFiring, configs.LevelRed, configs.LevelYellow))
+		h.handle(event(id, site, "s1", alerting.StatusFiring, configs.LevelOrange, configs.LevelRed))
+		h.handle(event(id, site, "s1", alerting.StatusResolved, configs.LevelOrange, configs.LevelOrange))
 	}
 	h.settled(0)
 	describe := func(ms []Message) []string {

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"hazwatch/alerting"
@@ -41,6 +43,32 @@ var (
 // within reports whether now is in the span [from, to).
 func within(now, from, to time.Time) bool { return !now.Before(from) && now.Before(to) }
 
+// silences is the silence stage: the config file's silences and the API's,
+// read by the pipeline and the API under a lock never held across a disk
+// write; an API silence is stored in its own transaction.
+type silences struct {
+	box *Outbox
+
+	writeMu sync.Mutex // orders the writers
+	mu      sync.RWMutex
+	cfg     []configs.Silence
+	api     []Silence
+}
+
+func newSilences(box *Outbox, cfg []configs.Silence, stored []*Silence) *silences {
+	s := &silences{box: box, cfg: cfg}
+	for _, x := range stored {
+		s.api = append(s.api, *x)
+	}
+	return s
+}
+
+func (s *silences) setConfig(cfg []configs.Silence) {
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+}
+
 // AddSilence stores s (from the API) and returns its new id.
 func (d *Dispatcher) AddSilence(s Silence) (string, error) {
 	if len(s.Match) == 0 || !s.To.After(s.From) {
@@ -51,79 +79,79 @@ func (d *Dispatcher) AddSilence(s Silence) (string, error) {
 		return "", errors.Join(errSilenceIDSource, err)
 	}
 	s.ID, s.Config = hex.EncodeToString(b[:]), false
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	st := d.sil
+	st.writeMu.Lock()
+	defer st.writeMu.Unlock()
 	if err := d.box.putSilence(s); err != nil {
 		return "", fmt.Errorf("store silence: %w", err)
 	}
-	d.silences = append(d.silences, s)
+	st.mu.Lock()
+	st.api = append(st.api, s)
+	st.mu.Unlock()
 	return s.ID, nil
 }
 
 // Silences returns the config file's silences, then the API's in the order
 // they were added.
 func (d *Dispatcher) Silences() []Silence {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.allSilences()
-}
-
-func (d *Dispatcher) allSilences() []Silence {
-	out := make([]Silence, 0, len(d.cfg.Silences)+len(d.silences))
-	for i, s := range d.cfg.Silences {
+	s := d.sil
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Silence, 0, len(s.cfg)+len(s.api))
+	for i, c := range s.cfg {
 		out = append(out, Silence{
-			ID: configSilencePrefix + strconv.Itoa(i), Match: s.Match, From: s.From, To: s.To,
-			Comment: s.Comment, Config: true,
+			ID: configSilencePrefix + strconv.Itoa(i), Match: c.Match, From: c.From, To: c.To,
+			Comment: c.Comment, Config: true,
 		})
 	}
-	return append(out, d.silences...)
+	return append(out, s.api...)
 }
 
 // DeleteSilence removes the API silence id.
 func (d *Dispatcher) DeleteSilence(id string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for i, s := range d.silences {
-		if s.ID != id {
-			continue
-		}
+	s := d.sil
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.RLock()
+	i := slices.IndexFunc(s.api, func(x Silence) bool { return x.ID == id })
+	ncfg := len(s.cfg)
+	s.mu.RUnlock()
+	if i >= 0 {
 		if err := d.box.deleteSilence(id); err != nil {
 			return fmt.Errorf("delete silence %s: %w", id, err)
 		}
-		d.silences = append(d.silences[:i], d.silences[i+1:]...)
+		s.mu.Lock()
+		s.api = slices.Delete(s.api, i, i+1) // writeMu keeps i valid
+		s.mu.Unlock()
 		return nil
 	}
 	if strings.HasPrefix(id, configSilencePrefix) {
-		if i, err := strconv.Atoi(strings.TrimPrefix(id, configSilencePrefix)); err == nil && i >= 0 && i < len(d.cfg.Silences) {
+		if n, err := strconv.Atoi(strings.TrimPrefix(id, configSilencePrefix)); err == nil && n >= 0 && n < ncfg {
 			return ErrConfigSilence
 		}
 	}
 	return ErrUnknownSilence
 }
 
-// Silenced reports whether a silence holds back ev's notifications now.
+// Silenced reports whether a silence holds back ev's notifications now. It
+// never waits for the disk or the pipeline.
 func (d *Dispatcher) Silenced(ev alerting.Event) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.silenced(&ev, d.clock())
+	return d.sil.silenced(&ev, d.clock())
 }
 
-func (d *Dispatcher) silenced(ev *alerting.Event, now time.Time) bool {
+func (s *silences) silenced(ev *alerting.Event, now time.Time) bool {
 	tags := eventTags(ev)
-	for _, s := range d.cfg.Silences {
-		if within(now, s.From, s.To) && s.Match.Matches(tags) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.cfg {
+		if within(now, c.From, c.To) && c.Match.Matches(tags) {
 			return true
 		}
 	}
-	for _, s := range d.silences {
-		if within(now, s.From, s.To) && s.Match.Matches(tags) {
+	for _, a := range s.api {
+		if within(now, a.From, a.To) && a.Match.Matches(tags) {
 			return true
 		}
 	}
 	return false
-}
-
-// suppressed reports whether ev's notifications are held back now.
-func (d *Dispatcher) suppressed(ev *alerting.Event, now time.Time) bool {
-	return d.inhibited(ev) || d.silenced(ev, now)
 }

@@ -77,38 +77,73 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer, log *slog.Log
 	if *n <= 0 || *rate <= 0 || *duration <= 0 || *conns <= 0 || *inflight <= 0 {
 		return fmt.Errorf("sensors, rate, duration, conns and inflight must be positive")
 	}
-	clients := make([]mqtt.Client, *conns)
-	for i := range clients {
-		c, err := connect(*broker, fmt.Sprintf("hazsim-load-%d-%d", *seed, i))
-		if err != nil {
-			return err
-		}
-		defer c.Disconnect(1000)
-		clients[i] = c
+	clients, err := connectAll(*broker, fmt.Sprintf("hazsim-load-%d", *seed), *conns)
+	if err != nil {
+		return err
 	}
-	sensors := loadSensors(*n)
+	defer disconnectAll(clients)
+	log.Info("load started", "sensors", *n, "rate", *rate, "duration", *duration, "qos", *qos, "conns", *conns)
+	res := publishLoad(ctx, clients, loadSensors(*n), loadOptions{
+		Rate: *rate, Total: int64(*rate * duration.Seconds()), QoS: byte(*qos),
+		Format: *format, Inflight: *inflight, Seed: *seed,
+	})
+	fmt.Fprintln(stdout, res)
+	return ctx.Err()
+}
+
+// connectAll opens n connections as clientID-0, clientID-1...
+func connectAll(broker, clientID string, n int) ([]mqtt.Client, error) {
+	clients := make([]mqtt.Client, 0, n)
+	for i := range n {
+		c, err := connect(broker, fmt.Sprintf("%s-%d", clientID, i))
+		if err != nil {
+			disconnectAll(clients)
+			return nil, err
+		}
+		clients = append(clients, c)
+	}
+	return clients, nil
+}
+
+func disconnectAll(clients []mqtt.Client) {
+	for _, c := range clients {
+		c.Disconnect(1000)
+	}
+}
+
+// loadOptions say how publishLoad publishes.
+type loadOptions struct {
+	Rate     float64 // readings per second, all connections together
+	Total    int64   // readings in all; publishing also ends with ctx
+	QoS      byte
+	Format   string
+	Inflight int // unacknowledged QoS 1 messages allowed per connection
+	Seed     uint64
+}
+
+// publishLoad publishes quiet readings of sensors, in turn, spread evenly
+// over clients, until o.Total are sent or ctx is done, and returns what it
+// published.
+func publishLoad(ctx context.Context, clients []mqtt.Client, sensors []sensor, o loadOptions) loadResult {
 	topics := make([]string, len(sensors))
 	for i, s := range sensors {
 		topics[i] = s.Topic()
 	}
-	all := pacer{Start: time.Now(), Rate: *rate, Total: int64(*rate * duration.Seconds())}
-	log.Info("load started", "sensors", *n, "rate", *rate, "duration", *duration, "qos", *qos, "conns", *conns)
-
+	all := pacer{Start: time.Now(), Rate: o.Rate, Total: o.Total}
 	var res loadResult
 	var wg sync.WaitGroup
-	for w, p := range all.split(*conns) {
+	for w, p := range all.split(len(clients)) {
 		pub := &publisher{
-			client: clients[w], qos: byte(*qos), format: *format, sensors: sensors, topics: topics,
-			index: w, stride: *conns, window: make([]mqtt.Token, *inflight),
-			rng: rand.New(rand.NewPCG(*seed, uint64(w))),
+			client: clients[w], qos: o.QoS, format: o.Format, sensors: sensors, topics: topics,
+			index: w, stride: len(clients), window: make([]mqtt.Token, o.Inflight),
+			rng: rand.New(rand.NewPCG(o.Seed, uint64(w))),
 		}
 		wg.Go(func() { pub.run(ctx, p, &res) })
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(all.Start)
 	res.CPU = cpuTime()
-	fmt.Fprintln(stdout, res)
-	return ctx.Err()
+	return res
 }
 
 // publisher sends its share of the load over one connection, keeping at

@@ -1,6 +1,6 @@
 // Command hazsim simulates the sensors of the hazwatch demo: realistic feeds
 // with incident scenarios, a load generator for benchmarks, and a webhook
-// receiver that prints the alerts hazwatch sends.
+// receiver that prints the alerts hazwatch sends, and the storm benchmark.
 package main
 
 import (
@@ -23,6 +23,9 @@ commands:
   load     -broker URL -sensors N -rate R -duration D [-qos 1] [-conns 4] [-format json]
                                                           load for benchmarks
   receive  -listen ADDR -secret S                         print the alerts hazwatch posts
+  storm    -broker URL -api URL -listen ADDR [-name storm] [-rate 5000] [-storm 2000]
+           [-spread 100ms] [-probe-every 50ms] [-probe-for 10s]
+                                                          the storm benchmark (make stormbench)
 `
 
 func main() {
@@ -45,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runLoad(ctx, args[1:], stdout, log)
 	case "receive":
 		err = runReceive(ctx, args[1:], stdout, log)
+	case "storm":
+		err = runStorm(ctx, args[1:], stdout, log)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

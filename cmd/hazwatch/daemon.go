@@ -30,10 +30,16 @@ import (
 )
 
 const (
-	stateSaveInterval = 10 * time.Second
-	staleTickInterval = time.Second
-	configPollPeriod  = 2 * time.Second
-	shutdownTimeout   = 20 * time.Second
+	// The alert state is written whole once the journal has grown by as
+	// much as the last snapshot (at least checkpointMinBytes): the state
+	// written stays within twice the journal's own rate, whatever the number
+	// of series, and a start replays at most a snapshot's worth of journal.
+	checkpointMinBytes = 16 << 20
+	checkpointPoll     = 10 * time.Second
+	staleTickInterval  = time.Second
+	evictInterval      = time.Minute
+	configPollPeriod   = 2 * time.Second
+	shutdownTimeout    = 20 * time.Second
 )
 
 func runDaemon(args []string, stderr io.Writer) int {
@@ -75,8 +81,12 @@ type daemon struct {
 	engine     *alerting.Engine
 	writer     *ingest.Writer
 	dispatcher *notify.Dispatcher
-	statePath  string
-	cfg        *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
+	journal    *alerting.Journal
+	latency    *prometheus.HistogramVec
+	// emitMu is held from an engine step to the hand-over of its
+	// transitions, so that notification gets them in journal order.
+	emitMu sync.Mutex
+	cfg    *configs.Config // the running config; only watchConfig's goroutine reads and swaps it
 	// catalogue is cfg's site catalogue, read by the dispatcher's goroutines
 	// for contacts and sensor counts, so swapped atomically on a reload.
 	catalogue atomic.Pointer[configs.Catalogue]
@@ -84,16 +94,56 @@ type daemon struct {
 	reloads *prometheus.CounterVec
 }
 
-// Observe evaluates one reading; the ingester calls it in order per series.
-func (d *daemon) Observe(r *reading.Reading) {
-	for _, ev := range d.engine.Observe(r) {
-		d.emit(ev)
+// Observe evaluates one reading; the ingester calls it in order per series,
+// before it writes the reading and acknowledges its message. A reading the
+// limits refuse is not stored either.
+func (d *daemon) Observe(r *reading.Reading, received time.Time) error {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
+	events, err := d.engine.Accept(r, received)
+	var refused *alerting.Refusal
+	if errors.As(err, &refused) {
+		return &ingest.Reject{Reason: refused.Reason, Err: refused}
+	}
+	d.emit(events, received)
+	return err
+}
+
+// emit stores the transitions caused by one reading or tick and hands them
+// to notification as one unit. The caller holds emitMu, so that units reach
+// notification in the order the journal numbered their transitions.
+func (d *daemon) emit(events []alerting.Event, received time.Time) {
+	if len(events) == 0 {
+		return
+	}
+	for i := range events {
+		ev := &events[i]
+		ev.Received = received
+		d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
+	}
+	d.latency.WithLabelValues(notify.StageTransition).Observe(time.Since(received).Seconds())
+	d.dispatcher.Enqueue(events)
+}
+
+// emitRecorded hands notification the transitions the journal recorded
+// after what notification had committed when the daemon stopped: those a
+// crash left unnotified. Transitions of one reading go as one unit again.
+func (d *daemon) emitRecorded(events []alerting.Event) {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
+	for len(events) > 0 {
+		n := 1
+		for n < len(events) && sameCause(&events[0], &events[n]) {
+			n++
+		}
+		d.emit(events[:n:n], time.Now())
+		events = events[n:]
 	}
 }
 
-func (d *daemon) emit(ev alerting.Event) {
-	d.writer.Write(ev.AppendLine(nil), ingest.Ack{})
-	d.dispatcher.Handle(ev)
+// sameCause reports whether two transitions came from one reading.
+func sameCause(a, b *alerting.Event) bool {
+	return a.Site == b.Site && a.Sensor == b.Sensor && a.Measurement == b.Measurement && a.At.Equal(b.At)
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
@@ -103,31 +153,25 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	spool, err := ingest.OpenSpool(cfg.InfluxDB.Spool.Dir, int64(cfg.InfluxDB.Spool.MaxBytes))
-	if err != nil {
-		return fmt.Errorf("open spool: %w", err)
-	}
-	metrics := ingest.NewMetrics(reg)
-	writer, err := ingest.NewWriter(cfg.InfluxDB, spool, metrics, log)
-	if err != nil {
-		return fmt.Errorf("influxdb writer: %w", err)
-	}
-
 	engine, err := alerting.NewEngine(cfg, reg)
 	if err != nil {
 		return fmt.Errorf("alert rules: %w", err)
 	}
+	journal, err := alerting.OpenJournal(filepath.Join(cfg.DataDir, "journal"), log)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	registerJournalMetrics(reg, journal)
+
 	d := &daemon{
-		log: log, engine: engine, writer: writer, cfg: cfg,
-		statePath: filepath.Join(cfg.DataDir, "alert-state"),
+		log: log, engine: engine, cfg: cfg, journal: journal,
+		latency: notify.NewLatencyHistogram(),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hazwatch_config_reloads_total", Help: "Config reloads by result (ok, invalid).",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(d.reloads)
-	if err := engine.LoadStateFile(d.statePath); err != nil {
-		log.Warn("alert state not restored; starting fresh", "path", d.statePath, "err", err)
-	}
+	reg.MustRegister(d.reloads, d.latency)
 
 	outbox, err := notify.OpenOutbox(filepath.Join(cfg.DataDir, "outbox.db"))
 	if err != nil {
@@ -144,14 +188,44 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		Contacts:    func(site, sensor string) []string { return d.catalogue.Load().Contacts(site, sensor) },
 		SiteSensors: func(site string) int { return siteSensors(d.catalogue.Load(), site) },
 		Registerer:  reg,
+		Latency:     d.latency,
 		Logger:      log,
+		WaitDurable: journal.WaitDurable,
 	})
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
 	}
-	// Alerts that were firing before a restart keep their repeats and
-	// escalations, without a second "firing" message.
-	d.dispatcher.Resume(engine.Active())
+
+	// The engine resumes from exactly the transitions it recorded, and
+	// notification from the last of them it had committed.
+	unnotified, stats, err := engine.Restore(journal, filepath.Join(cfg.DataDir, legacyStateFile), d.dispatcher.Cursor())
+	if err != nil {
+		return fmt.Errorf("restore alert state: %w", err)
+	}
+	log.Info("alert state restored", "series", stats.Series, "journal_records", stats.Records,
+		"corrupt_records", stats.Corrupt, "torn_segments", stats.TornSegment, "damaged_snapshots", stats.DamagedSnapshots,
+		"active", len(engine.Active()), "unnotified", len(unnotified), "took", stats.Duration.Round(time.Millisecond))
+
+	spool, err := ingest.OpenSpool(cfg.InfluxDB.Spool.Dir, int64(cfg.InfluxDB.Spool.MaxBytes))
+	if err != nil {
+		return fmt.Errorf("open spool: %w", err)
+	}
+	metrics := ingest.NewMetrics(reg)
+	// No message is acknowledged before the transitions its readings caused
+	// are in the journal.
+	gate := ingest.WithAckGate(func() {
+		if err := journal.WaitDurable(journal.LastSeq()); err != nil {
+			log.Error("acknowledging readings whose alert transitions are not durable", "err", err)
+		}
+	})
+	d.writer, err = ingest.NewWriter(cfg.InfluxDB, spool, metrics, log, gate)
+	if err != nil {
+		return fmt.Errorf("influxdb writer: %w", err)
+	}
+	writer := d.writer
+	d.emitRecorded(unnotified)
+	// The resolves of alerts whose rule went while the daemon was down.
+	d.emitLocked(engine.Tick, time.Now())
 
 	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
 		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithTimeWindow(cfg.MQTT.MaxFutureSkew.D(), cfg.MQTT.MaxPastAge.D()))
@@ -187,6 +261,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = d.dispatcher.Run(runCtx) })
 	wg.Go(func() { d.tick(runCtx) })
+	wg.Go(func() { d.checkpoints(runCtx) })
 	wg.Go(func() { d.watchConfig(runCtx) })
 	if cfg.Grafana.ProvisionOnStart {
 		wg.Go(func() {
@@ -205,7 +280,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	// Stop in reverse order of the data flow: no new messages, then flush
-	// what was taken, then save the state the next start resumes from.
+	// what was taken and notify what was decided, then checkpoint the state
+	// the next start resumes from.
 	ingester.Stop()
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancelShutdown()
@@ -214,8 +290,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := writer.Close(shutdownCtx); err != nil {
 		log.Error("flush to influxdb", "err", err)
 	}
-	d.saveState()
 	d.dispatcher.Close()
+	d.checkpoint()
 	_ = srv.Shutdown(shutdownCtx)
 	return nil
 }
@@ -232,31 +308,85 @@ func buildChannels(cfg *configs.Config) (map[string]notify.Channel, error) {
 	return chans, nil
 }
 
-// tick runs the stale rules on the daemon's clock and saves the alert state
-// now and then, so that a crash loses at most a few seconds of it.
+// tick runs the stale rules on the daemon's clock, and evicts the idle
+// series of sensors the catalogue does not list.
 func (d *daemon) tick(ctx context.Context) {
 	stale := time.NewTicker(staleTickInterval)
 	defer stale.Stop()
-	save := time.NewTicker(stateSaveInterval)
-	defer save.Stop()
+	evict := time.NewTicker(evictInterval)
+	defer evict.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-stale.C:
-			for _, ev := range d.engine.Tick(now) {
-				d.emit(ev)
-			}
-		case <-save.C:
-			d.saveState()
+			d.emitLocked(d.engine.Tick, now)
+		case now := <-evict.C:
+			d.emitLocked(d.engine.Evict, now)
 		}
 	}
 }
 
-func (d *daemon) saveState() {
-	if err := d.engine.SaveStateFile(d.statePath); err != nil {
-		d.log.Error("save alert state", "path", d.statePath, "err", err)
+// emitLocked emits what step does at now, under emitMu.
+func (d *daemon) emitLocked(step func(time.Time) []alerting.Event, now time.Time) {
+	d.emitMu.Lock()
+	defer d.emitMu.Unlock()
+	d.emit(step(now), now)
+}
+
+// checkpoints writes the alert state whole once the journal has grown by
+// the size of the last snapshot.
+func (d *daemon) checkpoints(ctx context.Context) {
+	poll := time.NewTicker(checkpointPoll)
+	defer poll.Stop()
+	written, size := d.journal.BytesWritten(), int64(checkpointMinBytes)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+			if d.journal.BytesWritten()-written < uint64(size) {
+				continue
+			}
+			written = d.journal.BytesWritten()
+			if n, ok := d.checkpoint(); ok {
+				size = max(n, checkpointMinBytes)
+			}
+		}
 	}
+}
+
+// legacyStateFile is where versions before the journal kept the alert state;
+// it is read when there is no snapshot yet and removed after the first.
+const legacyStateFile = "alert-state"
+
+// checkpoint writes the alert state whole and returns the snapshot's size.
+func (d *daemon) checkpoint() (int64, bool) {
+	start := time.Now()
+	size, err := d.engine.Checkpoint(d.dispatcher.Cursor() + 1)
+	if err != nil {
+		d.log.Error("alert state checkpoint", "err", err)
+		return 0, false
+	}
+	d.log.Debug("alert state checkpoint", "bytes", size, "took", time.Since(start).Round(time.Millisecond))
+	if err := os.Remove(filepath.Join(d.cfg.DataDir, legacyStateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("remove the alert state file of an earlier version", "err", err)
+	}
+	return size, true
+}
+
+// registerJournalMetrics exports what the alert journal has written.
+func registerJournalMetrics(reg prometheus.Registerer, j *alerting.Journal) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hazwatch_alert_journal_bytes_total",
+			Help: "Bytes the alert journal has written (readings and transitions).",
+		}, func() float64 { return float64(j.BytesWritten()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hazwatch_alert_journal_fsyncs_total",
+			Help: "fsyncs of the alert journal; each makes durable every record appended before it.",
+		}, func() float64 { return float64(j.Syncs()) }),
+	)
 }
 
 // watchConfig reloads on SIGHUP and when the file changes.
@@ -305,10 +435,15 @@ func (d *daemon) reload() {
 		chans, err = buildChannels(cfg)
 	}
 	if err == nil {
-		err = d.engine.Reload(cfg)
+		err = d.dispatcher.Reload(cfg.Notify, chans)
 	}
 	if err == nil {
-		err = d.dispatcher.Reload(cfg.Notify, chans)
+		// The resolves of alerts whose rule is gone go out at once, in
+		// journal order with the readings' transitions.
+		d.emitMu.Lock()
+		err = d.engine.Reload(cfg)
+		d.emit(d.engine.Tick(time.Now()), time.Now())
+		d.emitMu.Unlock()
 	}
 	if err != nil {
 		d.reloads.WithLabelValues("invalid").Inc()

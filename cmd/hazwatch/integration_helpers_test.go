@@ -155,6 +155,10 @@ type hookAlert struct {
 	At         time.Time `json:"at"`
 	ETASeconds *int64    `json:"eta_seconds"`
 	Message    string    `json:"message"`
+	// NotificationID is the notification's idempotency key: the body's
+	// notification_id, or the X-Hazwatch-Notification-Id header; the
+	// same when a crash makes hazwatch send the notification again.
+	NotificationID string `json:"notification_id"`
 }
 
 // webhookReceiver is a local HTTP server standing in for a monitoring
@@ -190,6 +194,9 @@ func (h *webhookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		alerts, err = decodeHookBody(body)
 	}
+	if err == nil {
+		err = notificationIDs(alerts, r.Header.Get(headerNotificationID))
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err != nil {
@@ -201,16 +208,35 @@ func (h *webhookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	h.bodies = append(h.bodies, len(alerts))
 }
 
-// decodeHookBody reads one alert object, or a group {"alerts": [...]}.
+// headerNotificationID carries a webhook notification's idempotency key.
+const headerNotificationID = "X-Hazwatch-Notification-Id"
+
+// notificationIDs gives alerts without a notification_id of their own the
+// one of the header, and refuses a body whose id differs from the header's.
+func notificationIDs(alerts []hookAlert, header string) error {
+	for i := range alerts {
+		switch id := alerts[i].NotificationID; {
+		case id == "":
+			alerts[i].NotificationID = header
+		case header != "" && id != header:
+			return fmt.Errorf("notification_id %q in the body, %q in %s", id, header, headerNotificationID)
+		}
+	}
+	return nil
+}
+
+// decodeHookBody reads one alert object, or a group {"alerts": [...]}
+// whose notification_id is given to each of its alerts.
 func decodeHookBody(body []byte) ([]hookAlert, error) {
 	var group struct {
-		Alerts []hookAlert `json:"alerts"`
+		NotificationID string      `json:"notification_id"`
+		Alerts         []hookAlert `json:"alerts"`
 	}
 	if err := json.Unmarshal(body, &group); err != nil {
 		return nil, fmt.Errorf("decode webhook body: %w", err)
 	}
 	if group.Alerts != nil {
-		return group.Alerts, nil
+		return group.Alerts, notificationIDs(group.Alerts, group.NotificationID)
 	}
 	var one hookAlert
 	if err := json.Unmarshal(body, &one); err != nil {

@@ -336,23 +336,7 @@ func TestNotify_StaleSensorInhibitsItsOtherAlerts(t *testing.T) {
 	pub.PublishValue(t, dead, time.Now(), 60)
 	pub.PublishValue(t, live, time.Now(), 60)
 
-	// GT-LIVE keeps reporting, faster than its 2s stale rule.
-	stop := make(chan struct{})
-	feeding := make(chan struct{})
-	go func() {
-		defer close(feeding)
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-tick.C:
-				pub.client.Publish(live, 1, false, fmt.Sprintf(`{"ts": %d, "v": 60}`, now.UnixMilli())).Wait()
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-feeding })
+	feed(t, pub, live, 60) // GT-LIVE keeps reporting
 
 	d.WaitFor("GT-DEAD notified", waitTimeout, func() bool { return center.count(ofSensor("GT-DEAD", "firing")) >= 1 })
 	alertID(t, d, "offline", "GT-DEAD")
@@ -371,6 +355,28 @@ func TestNotify_StaleSensorInhibitsItsOtherAlerts(t *testing.T) {
 
 	pub.PublishValue(t, dead, time.Now(), 60)
 	d.WaitFor("GT-DEAD repeats again once it reports", waitTimeout, func() bool { return center.count(ofSensor("GT-DEAD", "firing")) > deadHeld })
+}
+
+// feed publishes value on topic every 500 ms, faster than the 2s stale
+// rule of stale-site, until the test ends.
+func feed(t *testing.T, pub *publisher, topic string, value float64) {
+	t.Helper()
+	stop := make(chan struct{})
+	feeding := make(chan struct{})
+	go func() {
+		defer close(feeding)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				pub.client.Publish(topic, 1, false, fmt.Sprintf(`{"ts": %d, "v": %g}`, now.UnixMilli(), value)).Wait()
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-feeding })
 }
 
 // activeRules returns the rules of sensor's active alerts.
@@ -472,5 +478,56 @@ func TestNotify_RateLimitsAndHangingChannel(t *testing.T) {
 		if f.Get("AccessKeyId") != "test-ak" || f.Get("PhoneNumbers") != "13800000009" || f.Get("TemplateCode") != "SMS_000001" {
 			t.Errorf("SMS request = %v, want AccessKeyId test-ak, PhoneNumbers 13800000009, TemplateCode SMS_000001", f)
 		}
+	}
+}
+
+// TestNotify_RuleOrderDoesNotStrandAResolve: 120 %LEL on a detector fires
+// its threshold (red) and fault rules in one reading, 10 %LEL resolves
+// both. Whether the fault rule comes before the threshold rule (site
+// fault-first) or after it (fault-last), the receiver gets the same
+// messages, and no alert it was told is firing is left open.
+func TestNotify_RuleOrderDoesNotStrandAResolve(t *testing.T) {
+	t.Parallel() // each test has its own broker, database and daemon; most of its time is waiting on timers
+	s := newStack(t)
+	p := s.params(t)
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "outage.yaml", p), p.HTTP)
+	pub := newPublisher(t, s.Broker.URL)
+	sites := []string{"fault-first", "fault-last"}
+	for _, site := range sites {
+		pub.PublishValue(t, detectorTopic(site, "GT-F"), time.Now(), 120)
+	}
+	isFault := func(status string) func(hookAlert) bool {
+		return func(a hookAlert) bool { return a.Type == "fault" && a.Status == status }
+	}
+	d.WaitFor("both faults notified", waitTimeout, func() bool { return len(s.Hook.Matching(isFault("firing"))) == 2 })
+	for _, site := range sites {
+		pub.PublishValue(t, detectorTopic(site, "GT-F"), time.Now(), 10)
+	}
+	d.WaitFor("both faults resolved", waitTimeout, func() bool { return len(s.Hook.Matching(isFault("resolved"))) == 2 })
+	// The channel sends in order: once this arrives, so has everything before it.
+	pub.PublishValue(t, detectorTopic("marker-site", "GT-M"), time.Now(), 60)
+	d.WaitFor("the marker alarm", waitTimeout, func() bool { return len(s.Hook.Matching(ofSensor("GT-M", "firing"))) == 1 })
+
+	var got [2][]string
+	for i, site := range sites {
+		open := map[string]bool{}
+		for _, a := range s.Hook.Alerts() {
+			if a.Site != site {
+				continue
+			}
+			got[i] = append(got[i], a.Type+" "+a.Status+" "+a.Level)
+			open[a.ID] = a.Status == "firing"
+		}
+		for id, firing := range open {
+			if firing {
+				t.Errorf("%s: alert %s left firing at the receiver", site, id)
+			}
+		}
+	}
+	if !slices.Equal(got[0], got[1]) {
+		t.Errorf("fault rule first: %v; fault rule last: %v; want the same", got[0], got[1])
+	}
+	if want := []string{"fault firing blue", "fault resolved blue"}; !slices.Equal(got[0], want) {
+		t.Errorf("sent %v, want %v: the detector's fault speaks for it", got[0], want)
 	}
 }

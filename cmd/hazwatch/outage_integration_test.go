@@ -43,3 +43,48 @@ func TestNotify_SiteOutageIsOneMessage(t *testing.T) {
 		t.Errorf("%d site-level messages, want 1", n)
 	}
 }
+
+// TestNotify_SiteOutageRepeatsAndResolvesAtSiteLevel: five of six detectors
+// of a site fall silent. The site-level alert repeats as one message, and
+// when the detectors report again it resolves with one site-level message;
+// no detector is ever told on its own, firing or recovered.
+func TestNotify_SiteOutageRepeatsAndResolvesAtSiteLevel(t *testing.T) {
+	t.Parallel() // its own broker, database and daemon; most of its time is waiting on timers
+	s := newStack(t)
+	p := s.params(t)
+	d := testenv.Hazwatch(t, hazwatchBin, notifyConfig(t, s.Dir, "outage_repeat.yaml", p), p.HTTP)
+	pub := newPublisher(t, s.Broker.URL)
+	silent := []string{"GT-A", "GT-B", "GT-C", "GT-D", "GT-E"}
+	live := detectorTopic("stale-site", "GT-LIVE")
+	for _, sensor := range silent {
+		pub.PublishValue(t, detectorTopic("stale-site", sensor), time.Now(), 3)
+	}
+	feed(t, pub, live, 3) // GT-LIVE keeps reporting
+
+	isOutage := func(status string) func(hookAlert) bool {
+		return func(a hookAlert) bool { return strings.HasPrefix(a.ID, "site-outage/") && a.Status == status }
+	}
+	d.WaitFor("the outage and its repeat", waitTimeout, func() bool { return len(s.Hook.Matching(isOutage("firing"))) >= 2 })
+	for _, a := range s.Hook.Matching(isOutage("firing")) {
+		if !strings.Contains(a.Message, "5 个传感器") || !strings.Contains(a.Message, "GT-A、GT-B、GT-C 等 5 个") {
+			t.Errorf("site-level message %q, want 5 sensors, naming GT-A、GT-B、GT-C 等 5 个", a.Message)
+		}
+	}
+	for _, sensor := range silent {
+		pub.PublishValue(t, detectorTopic("stale-site", sensor), time.Now(), 3)
+	}
+	d.WaitFor("the site-level resolve", waitTimeout, func() bool { return len(s.Hook.Matching(isOutage("resolved"))) == 1 })
+	if msg := s.Hook.Matching(isOutage("resolved"))[0].Message; !strings.Contains(msg, "数据恢复") {
+		t.Errorf("site-level resolve %q, want 数据恢复", msg)
+	}
+	pub.PublishValue(t, detectorTopic("marker-site", "GT-M"), time.Now(), 60)
+	d.WaitFor("the marker alarm", waitTimeout, func() bool { return len(s.Hook.Matching(ofSensor("GT-M", "firing"))) == 1 })
+	for _, a := range s.Hook.Alerts() {
+		if a.Sensor != "" && a.Sensor != "GT-M" {
+			t.Errorf("a per-sensor message: %s %s %s %s", a.Rule, a.Sensor, a.Status, a.Message)
+		}
+	}
+	if n := len(s.Hook.Matching(isOutage("resolved"))); n != 1 {
+		t.Errorf("%d site-level resolves, want 1", n)
+	}
+}

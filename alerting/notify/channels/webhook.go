@@ -16,10 +16,12 @@ import (
 	"hazwatch/configs"
 )
 
-// Webhook signature headers (SPEC §6).
+// Webhook headers: the signature (SPEC §6), and the notification's
+// idempotency key, the same when a crash makes hazwatch send it again.
 const (
-	HeaderTimestamp = "X-Hazwatch-Timestamp"
-	HeaderSignature = "X-Hazwatch-Signature"
+	HeaderTimestamp      = "X-Hazwatch-Timestamp"
+	HeaderSignature      = "X-Hazwatch-Signature"
+	HeaderNotificationID = "X-Hazwatch-Notification-Id"
 )
 
 // webhook posts SPEC §6's JSON body, signed when the channel has a secret.
@@ -38,18 +40,23 @@ func newWebhook(cfg configs.Channel, p *poster) (*webhook, error) {
 }
 
 // webhookBody returns the JSON body for m: the alert's object when m holds
-// one alert, {"alerts": [...]} when it holds a group.
+// one alert, {"alerts": [...]} when it holds a group; either with
+// notification_id when m has an id.
 func webhookBody(m *notify.Message) ([]byte, error) {
 	alerts := make([]alerting.Body, len(m.Alerts))
 	for i := range m.Alerts {
 		alerts[i] = m.Alerts[i].Body()
 	}
 	if len(alerts) == 1 {
-		return json.Marshal(alerts[0])
+		return json.Marshal(struct {
+			alerting.Body
+			NotificationID string `json:"notification_id,omitempty"`
+		}{alerts[0], m.ID})
 	}
 	return json.Marshal(struct {
-		Alerts []alerting.Body `json:"alerts"`
-	}{alerts})
+		NotificationID string          `json:"notification_id,omitempty"`
+		Alerts         []alerting.Body `json:"alerts"`
+	}{m.ID, alerts})
 }
 
 // Send posts m; 2xx is success.
@@ -59,6 +66,9 @@ func (w *webhook) Send(ctx context.Context, m *notify.Message) (bool, error) {
 		return false, fmt.Errorf("encode webhook body: %w", err)
 	}
 	header := http.Header{}
+	if m.ID != "" {
+		header.Set(HeaderNotificationID, m.ID)
+	}
 	if len(w.secret) > 0 {
 		ts := strconv.FormatInt(w.p.now().Unix(), 10)
 		header.Set(HeaderTimestamp, ts)

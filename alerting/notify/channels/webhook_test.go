@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -53,6 +54,27 @@ func TestWebhook_SendsSpecBodySigned(t *testing.T) {
 			}
 			golden(t, tt.golden, r.body)
 		})
+	}
+}
+
+func TestWebhook_CarriesTheNotificationID(t *testing.T) {
+	for _, m := range []*notify.Message{{Alerts: []alerting.Event{gasAlert()}}, stormMessage()} {
+		m.ID = "5f3a9c01-42"
+		srv, got := receiver(t, http.StatusOK, "")
+		ch := newTestChannel(t, configs.Channel{Type: configs.ChannelWebhook, URL: srv.URL}, srv)
+		if _, err := ch.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		r := received(t, got)
+		if id := r.Header.Get(HeaderNotificationID); id != m.ID {
+			t.Errorf("header %s %q, want %q", HeaderNotificationID, id, m.ID)
+		}
+		var body struct {
+			NotificationID string `json:"notification_id"`
+		}
+		if err := json.Unmarshal(r.body, &body); err != nil || body.NotificationID != m.ID {
+			t.Errorf("body notification_id %q (%v), want %q", body.NotificationID, err, m.ID)
+		}
 	}
 }
 

@@ -1,0 +1,213 @@
+package notify
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"hazwatch/alerting"
+)
+
+// maxBatchUnits bounds the units the pipeline takes into one batch, so that
+// a storm is committed in steps and its first notifications go early.
+const maxBatchUnits = 1024
+
+// lagWarning is the lag (reading received → committed) above which the
+// pipeline warns, at most once per lagWarnEvery.
+const (
+	lagWarning   = time.Second
+	lagWarnEvery = 10 * time.Second
+)
+
+// unit is one hand-over to the pipeline: the transitions of one reading or
+// engine tick, or work of the dispatcher's own (a Tick, a Reload, a Flush).
+type unit struct {
+	events []alerting.Event
+	fn     func()
+	done   chan struct{} // closed once the unit's batch is committed
+}
+
+// intake is the bounded queue between the engine and the pipeline.
+type intake struct {
+	m      *metrics
+	ch     chan unit
+	mu     sync.RWMutex // put holds it shared; close exclusively
+	closed bool
+}
+
+func newIntake(size int, m *metrics) *intake {
+	return &intake{m: m, ch: make(chan unit, size)}
+}
+
+// put hands u to the pipeline, blocking while the intake is full; false
+// once the intake is closed.
+func (in *intake) put(u unit) bool {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	if in.closed {
+		return false
+	}
+	in.m.intake.Add(float64(len(u.events)))
+	select {
+	case in.ch <- u:
+		return true
+	default:
+	}
+	start := time.Now()
+	in.ch <- u
+	in.m.blocked.Observe(time.Since(start).Seconds())
+	return true
+}
+
+// close stops put; the pipeline takes what is queued, then stops.
+func (in *intake) close() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.closed {
+		in.closed = true
+		close(in.ch)
+	}
+}
+
+// do runs fn (if any) on the pipeline goroutine after everything enqueued
+// before it, and returns once its batch is committed; false if the
+// dispatcher is closed.
+func (d *Dispatcher) do(fn func()) bool {
+	done := make(chan struct{})
+	if !d.in.put(unit{fn: fn, done: done}) {
+		return false
+	}
+	<-done
+	return true
+}
+
+// run is the pipeline goroutine: it takes what the intake holds, up to
+// maxBatchUnits, processes it as one batch, and so on until the intake
+// closes.
+func (d *Dispatcher) run() {
+	defer close(d.closed)
+	for u := range d.in.ch {
+		d.gate.Lock()
+		batch := []unit{u}
+	drain:
+		for len(batch) < maxBatchUnits {
+			select {
+			case u, ok := <-d.in.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, u)
+			default:
+				break drain
+			}
+		}
+		d.process(batch)
+		d.gate.Unlock()
+	}
+}
+
+// process decides a batch in memory, commits it in one transaction, then
+// hands its notifications to the channel queues.
+func (d *Dispatcher) process(batch []unit) {
+	d.now = d.clock()
+	d.b = &batchWrite{alerts: map[string]*tracked{}, groups: map[string]*storedGroup{}}
+	d.received = d.received[:0]
+	events := 0
+	for _, u := range batch {
+		if u.fn != nil {
+			u.fn()
+		}
+		if len(u.events) > 0 {
+			d.handle(u.events)
+			events += len(u.events)
+		}
+	}
+	d.m.intake.Sub(float64(events))
+	d.commit(events)
+	for _, u := range batch {
+		if u.done != nil {
+			close(u.done)
+		}
+	}
+}
+
+// handle applies every event of one unit, then decides each.
+func (d *Dispatcher) handle(events []alerting.Event) {
+	sts := make([]*tracked, len(events))
+	for i := range events {
+		ev := &events[i]
+		if ev.Seq != 0 {
+			if ev.Seq <= d.lastSeq {
+				d.m.outOfOrder.Inc()
+			}
+			d.lastSeq = ev.Seq
+			d.b.cursor, d.b.setCur = ev.Seq, true
+		}
+		if !ev.Received.IsZero() {
+			d.received = append(d.received, ev.Received)
+		}
+		sts[i] = d.apply(*ev)
+	}
+	for i := range events {
+		d.decide(sts[i], &events[i])
+	}
+}
+
+// tick does what is due at now (see Tick).
+func (d *Dispatcher) tick(now time.Time) {
+	d.now = now
+	d.flushGroups(false)
+	d.flushWindows()
+	for _, st := range d.track.sorted() {
+		if d.track.get(st.Ev.ID) != st {
+			continue // ended by an outage resolved earlier in this loop
+		}
+		if st.Members != nil {
+			d.checkOutage(st)
+		}
+		if d.track.get(st.Ev.ID) == st {
+			d.follow(st)
+		}
+	}
+}
+
+// commit writes the batch's changes in one transaction and hands its
+// entries to the queues. A failed commit still sends them: a notification
+// that might repeat after a crash beats one that never goes.
+func (d *Dispatcher) commit(events int) {
+	d.track.changes(d.b)
+	d.groups.changes(d.b)
+	w := d.b
+	w.nextID = d.nextID
+	if w.empty() {
+		return
+	}
+	if w.setCur && d.opts.WaitDurable != nil {
+		if err := d.opts.WaitDurable(w.cursor); err != nil {
+			d.log.Error("notifying transitions the alert journal could not make durable", slog.Uint64("seq", w.cursor), slog.Any("err", err))
+		}
+	}
+	if err := d.box.commit(w); err != nil {
+		d.m.commits.WithLabelValues("failed").Inc()
+		d.log.Error("commit notifications to the outbox", slog.Int("transitions", events), slog.Int("notifications", len(w.entries)), slog.Any("err", err))
+	} else {
+		d.m.commits.WithLabelValues("ok").Inc()
+		if w.setCur {
+			d.cursor.Store(w.cursor)
+		}
+	}
+	if events > 0 {
+		d.m.batch.Observe(float64(events))
+	}
+	var lag time.Duration
+	for _, r := range d.received {
+		l := time.Since(r)
+		d.m.latency.WithLabelValues(StageCommitted).Observe(l.Seconds())
+		lag = max(lag, l)
+	}
+	if wall := time.Now(); lag > lagWarning && wall.Sub(d.lastWarn) >= lagWarnEvery {
+		d.lastWarn = wall
+		d.log.Warn("notification lags behind the readings", slog.Duration("lag", lag), slog.Int("batch", events))
+	}
+	d.queues.push(w.entries)
+}
