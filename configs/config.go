@@ -41,9 +41,28 @@ type MQTT struct {
 	DeadLetterTopic string         `yaml:"dead_letter_topic"`
 	Subscriptions   []Subscription `yaml:"subscriptions"`
 	// MaxFutureSkew is how far ahead of the daemon's clock a reading's time may
-	// be before it is rejected as unreasonable.
+	// be before it is rejected as unreasonable (DefaultMaxFutureSkew).
 	MaxFutureSkew Duration `yaml:"max_future_skew"`
+	// MaxPastAge is how far behind the daemon's clock a reading's time may be
+	// before it is rejected as unreasonable (DefaultMaxPastAge).
+	MaxPastAge Duration `yaml:"max_past_age"`
 }
+
+// Defaults of the window around its arrival that a reading's own time must
+// lie in. Five minutes ahead is enough for a device clock that runs a little
+// fast, too little for one that is simply wrong, whose readings would hold
+// their series' alerts until then. Seven days back lets a gateway deliver
+// what it buffered over a long weekend without its uplink, and refuses the
+// 1970 or 1677 of a device whose clock was never set.
+const (
+	DefaultMaxFutureSkew = 5 * time.Minute
+	DefaultMaxPastAge    = 7 * 24 * time.Hour
+)
+
+// DefaultBatchMaxBytes caps a write's body well below the 25 MB that
+// InfluxDB 1.8 takes by default (max-body-size) and the 2.x limits, while
+// 5000 points of a typical 100-byte line fit in it.
+const DefaultBatchMaxBytes = 4 << 20
 
 // TLS configures ssl:// connections.
 type TLS struct {
@@ -72,12 +91,15 @@ const (
 
 // InfluxDB is where readings and alert transitions are stored.
 type InfluxDB struct {
-	URL           string            `yaml:"url"`
-	Token         string            `yaml:"token"`
-	TokenFile     string            `yaml:"token_file"`
-	Org           string            `yaml:"org"`
-	Bucket        string            `yaml:"bucket"`
-	BatchSize     int               `yaml:"batch_size"`
+	URL       string `yaml:"url"`
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	Org       string `yaml:"org"`
+	Bucket    string `yaml:"bucket"`
+	BatchSize int    `yaml:"batch_size"`
+	// BatchMaxBytes caps a batch's body below what InfluxDB takes
+	// (DefaultBatchMaxBytes).
+	BatchMaxBytes ByteSize          `yaml:"batch_max_bytes"`
 	FlushInterval Duration          `yaml:"flush_interval"`
 	Timeout       Duration          `yaml:"timeout"`
 	StaticTags    map[string]string `yaml:"static_tags"`
@@ -352,7 +374,26 @@ type HTTP struct {
 	Listen    string `yaml:"listen"`
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
+	// MaxConnections caps the connections open at once; past it a new one
+	// is closed at once (DefaultMaxConnections).
+	MaxConnections int `yaml:"max_connections"`
+	// TLS, when its files are set, serves HTTPS.
+	TLS HTTPTLS `yaml:"tls"`
+	// AllowedHosts, when set, are the only host names a request's Host
+	// header may give (an IP address is always accepted): a defence
+	// against DNS rebinding, by which a web page could reach the API.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
+
+// HTTPTLS is the certificate and key of an HTTPS listener.
+type HTTPTLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// DefaultMaxConnections is enough for Prometheus, Grafana, a duty console
+// and operators many times over, and bounds what idle or slow clients hold.
+const DefaultMaxConnections = 256
 
 // Log configures log/slog output.
 type Log struct {

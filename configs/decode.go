@@ -25,16 +25,29 @@ type decoder struct {
 	file  string
 	errs  Errors
 	lines map[string]int
+	// expanded maps the path of a value that ${ENV} expansion changed to
+	// what the file wrote, so that a problem with the value shows the
+	// file's text rather than the expansion, which may well be a secret.
+	expanded map[string]expansion
 	// inAlias is how many aliases deep the decoding is; aliasNodes counts
 	// the nodes decoded there.
 	inAlias, aliasNodes int
 }
 
+// expansion is a value as the file wrote it and as ${ENV} expansion made it.
+type expansion struct{ written, value string }
+
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, lines: make(map[string]int)}
+	return &decoder{file: file, lines: make(map[string]int), expanded: make(map[string]expansion)}
 }
 
+// fail reports a problem of the field at path. Where the field's value came
+// from ${ENV}, the problem shows the file's text in place of the value.
 func (d *decoder) fail(line int, path, problem string) {
+	if e, ok := d.expanded[path]; ok && e.value != "" {
+		problem = strings.ReplaceAll(problem, strconv.Quote(e.value), strconv.Quote(e.written))
+		problem = strings.ReplaceAll(problem, e.value, e.written)
+	}
 	d.errs = append(d.errs, Error{File: d.file, Line: line, Field: path, Problem: problem})
 }
 
@@ -66,6 +79,9 @@ func (d *decoder) expand(n *yaml.Node, path string) *yaml.Node {
 	if err != nil {
 		d.fail(n.Line, path, err.Error())
 		return nil
+	}
+	if v != n.Value {
+		d.expanded[path] = expansion{written: n.Value, value: v}
 	}
 	c := *n
 	c.Value = v

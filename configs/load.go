@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -149,7 +150,7 @@ func (l *loader) resolvePaths() {
 	c := l.cfg
 	for _, p := range []*string{&c.SitesFile, &c.MQTT.PasswordFile, &c.MQTT.TLS.CAFile,
 		&c.MQTT.TLS.CertFile, &c.MQTT.TLS.KeyFile, &c.InfluxDB.TokenFile, &c.Grafana.TokenFile,
-		&c.HTTP.TokenFile} {
+		&c.HTTP.TokenFile, &c.HTTP.TLS.CertFile, &c.HTTP.TLS.KeyFile} {
 		l.rel(p)
 	}
 	for i := range c.Notify.Channels {
@@ -193,13 +194,35 @@ func (l *loader) readSecrets() {
 			l.d.fail(l.d.line(filePath), filePath, fmt.Sprintf("set either %s or %s_file, not both", lastKey(s.path), lastKey(s.path)))
 			continue
 		}
-		b, err := os.ReadFile(s.file)
+		b, err := readSecretFile(s.file)
 		if err != nil {
 			l.d.fail(l.d.line(filePath), filePath, fmt.Sprintf("read secret: %v", err))
 			continue
 		}
 		*s.value = strings.TrimSpace(string(b))
 	}
+}
+
+// maxSecretFile bounds what a *_file key reads: a token, a password or a
+// key is far shorter, and a file named by mistake (a log, /dev/zero) must
+// give an error rather than exhaust memory.
+const maxSecretFile = 64 << 10
+
+// readSecretFile reads a secret file of at most maxSecretFile bytes.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("%s holds more than %d KiB, more than any secret", path, maxSecretFile>>10)
+	}
+	return b, nil
 }
 
 func lastKey(path string) string { return path[strings.LastIndexByte(path, '.')+1:] }
@@ -237,12 +260,14 @@ func (l *loader) applyDefaults() {
 		c.MQTT.QoS = 1
 	}
 	orDefault(&c.MQTT.MaxPayloadBytes, 64<<10)
-	orDefault(&c.MQTT.MaxFutureSkew, Duration(time.Hour))
+	orDefault(&c.MQTT.MaxFutureSkew, Duration(DefaultMaxFutureSkew))
+	orDefault(&c.MQTT.MaxPastAge, Duration(DefaultMaxPastAge))
 	for i := range c.MQTT.Subscriptions {
 		orDefault(&c.MQTT.Subscriptions[i].Format, FormatJSON)
 	}
 
 	orDefault(&c.InfluxDB.BatchSize, 5000)
+	orDefault(&c.InfluxDB.BatchMaxBytes, DefaultBatchMaxBytes)
 	orDefault(&c.InfluxDB.FlushInterval, Duration(time.Second))
 	orDefault(&c.InfluxDB.Timeout, Duration(10*time.Second))
 	orDefault(&c.InfluxDB.Spool.Dir, filepath.Join(c.DataDir, "spool"))
@@ -272,6 +297,7 @@ func (l *loader) applyDefaults() {
 	orDefault(&c.Grafana.Folder, "安全生产监测预警")
 	orDefault(&c.Grafana.Datasource, "hazwatch-influxdb")
 	orDefault(&c.HTTP.Listen, "127.0.0.1:9108")
+	orDefault(&c.HTTP.MaxConnections, DefaultMaxConnections)
 	orDefault(&c.Log.Level, "info")
 	orDefault(&c.Log.Format, "json")
 

@@ -99,15 +99,18 @@ notify:
 		{"mqtt.qos", c.MQTT.QoS, 1},
 		{"mqtt.clean_session", c.MQTT.CleanSession, false},
 		{"mqtt.max_payload_bytes", c.MQTT.MaxPayloadBytes, 65536},
-		{"mqtt.max_future_skew", c.MQTT.MaxFutureSkew.D(), time.Hour},
+		{"mqtt.max_future_skew", c.MQTT.MaxFutureSkew.D(), 5 * time.Minute},
+		{"mqtt.max_past_age", c.MQTT.MaxPastAge.D(), 7 * 24 * time.Hour},
 		{"mqtt.subscriptions[0].format", c.MQTT.Subscriptions[0].Format, FormatJSON},
 		{"mqtt.client_id has a prefix", strings.HasPrefix(c.MQTT.ClientID, "hazwatch-"), true},
 		{"influxdb.batch_size", c.InfluxDB.BatchSize, 5000},
+		{"influxdb.batch_max_bytes", c.InfluxDB.BatchMaxBytes, ByteSize(4 << 20)},
 		{"influxdb.flush_interval", c.InfluxDB.FlushInterval.D(), time.Second},
 		{"influxdb.timeout", c.InfluxDB.Timeout.D(), 10 * time.Second},
 		{"influxdb.spool.dir", c.InfluxDB.Spool.Dir, filepath.Join("./data", "spool")},
 		{"influxdb.spool.max_bytes", c.InfluxDB.Spool.MaxBytes, ByteSize(1 << 30)},
 		{"http.listen", c.HTTP.Listen, "127.0.0.1:9108"},
+		{"http.max_connections", c.HTTP.MaxConnections, 256},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "json"},
 		{"threshold for_readings", c.Rules[0].Threshold.ForReadings, 1},
@@ -168,6 +171,9 @@ func TestLoad_SecretFileProblems(t *testing.T) {
 			"testdata/t.yaml:10: http.token_file: set either token or token_file, not both"},
 		{"missing file", "notify:\n  channels:\n    - name: c\n      type: webhook\n      url: http://h\n      secret_file: nope.txt\n",
 			"testdata/t.yaml:13: notify.channels[0].secret_file: read secret: open testdata/nope.txt: no such file or directory"},
+		// Issue 10 item 17: /dev/zero ended in running out of memory.
+		{"endless file", "http:\n  token_file: /dev/zero\n",
+			"testdata/t.yaml:9: http.token_file: read secret: /dev/zero holds more than 64 KiB, more than any secret"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

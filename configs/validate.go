@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"hazwatch/reading"
 )
 
 // validator checks a decoded config as a whole and reports each problem at
@@ -52,11 +55,14 @@ func (v *validator) checkURL(path, raw string, required bool, schemes ...string)
 		return
 	}
 	u, err := url.Parse(raw)
+	var uerr *url.Error
 	switch {
+	case errors.As(err, &uerr):
+		v.fail(path, "bad URL: %v", uerr.Err) // without the URL, which may hold a secret
 	case err != nil:
-		v.fail(path, "bad URL: %v", err)
+		v.fail(path, "bad URL")
 	case !slices.Contains(schemes, u.Scheme) || u.Host == "":
-		v.fail(path, "want a URL such as %s://host:port, got %q", schemes[0], raw)
+		v.fail(path, "want a URL such as %s://host:port, got %q", schemes[0], RedactURL(raw))
 	}
 }
 
@@ -101,6 +107,60 @@ func (v *validator) mqtt() {
 			v.qos(p+".qos", *s.QoS)
 		}
 	}
+	v.deadLetterTopic()
+}
+
+// deadLetterTopic refuses a dead-letter topic that hazwatch would receive
+// again: each dead letter would be rejected and dead-lettered in turn, a
+// loop that grew to 125 MB in ten seconds until the broker dropped the
+// client.
+func (v *validator) deadLetterTopic() {
+	const path = "mqtt.dead_letter_topic"
+	topic := v.c.MQTT.DeadLetterTopic
+	if topic == "" {
+		return
+	}
+	if strings.ContainsAny(topic, "+#") {
+		v.fail(path, "a topic to publish to holds no + or #")
+		return
+	}
+	for i, s := range v.c.MQTT.Subscriptions {
+		if receives(s.Topic, topic) {
+			v.fail(path, "%q would be received again through subscription %q (mqtt.subscriptions[%d]), and each dead letter would make another",
+				topic, s.Topic, i)
+			return
+		}
+	}
+}
+
+// receives reports whether the broker delivers a message published to topic
+// to the subscription pattern: a {name} level is a + to the broker, which
+// also delivers what hazwatch then refuses (an empty level), and a shared
+// subscription's $share/GROUP/ prefix is not part of what it matches.
+func receives(pattern, topic string) bool {
+	if rest, ok := strings.CutPrefix(pattern, "$share/"); ok {
+		if _, p, ok := strings.Cut(rest, "/"); ok {
+			pattern = p
+		}
+	}
+	ps, ts := strings.Split(pattern, "/"), strings.Split(topic, "/")
+	// MQTT 3.1.1 §4.7.2: wildcards at the first level do not match topics
+	// starting with $.
+	system := strings.HasPrefix(topic, "$")
+	for i, p := range ps {
+		wild := p == "#" || p == "+" || strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}")
+		switch {
+		case wild && i == 0 && system:
+			return false
+		case p == "#":
+			return true
+		case i >= len(ts):
+			return false
+		case !wild && p != ts[i]:
+			return false
+		}
+	}
+	return len(ps) == len(ts)
 }
 
 func (v *validator) qos(path string, q int) {
@@ -109,7 +169,8 @@ func (v *validator) qos(path string, q int) {
 	}
 }
 
-var tagName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// wordName is what kind and measurement names are made of.
+var wordName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // topicTags checks a subscription pattern and returns the names of its
 // {name} segments. + matches one level, # the rest and only at the end.
@@ -128,8 +189,8 @@ func topicTags(pattern string) ([]string, error) {
 		case s == "+":
 		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
 			name := s[1 : len(s)-1]
-			if !tagName.MatchString(name) {
-				return nil, fmt.Errorf("bad tag name %q in %q", name, pattern)
+			if err := reading.CheckTagName(name); err != nil {
+				return nil, err
 			}
 			if slices.Contains(tags, name) {
 				return nil, fmt.Errorf("tag {%s} appears twice in %q", name, pattern)
@@ -162,6 +223,11 @@ func (v *validator) influxdb() {
 	if db.BatchSize < 0 {
 		v.fail("influxdb.batch_size", "must be positive")
 	}
+	for _, key := range slices.Sorted(maps.Keys(db.StaticTags)) {
+		if err := reading.CheckTagName(key); err != nil {
+			v.fail("influxdb.static_tags."+key, "%v", err)
+		}
+	}
 	for _, reserved := range []string{"site", "kind", "sensor"} {
 		if _, ok := db.StaticTags[reserved]; ok {
 			v.fail("influxdb.static_tags."+reserved, "%s is set per reading and cannot be a static tag", reserved)
@@ -172,12 +238,12 @@ func (v *validator) influxdb() {
 func (v *validator) kinds() {
 	for _, name := range slices.Sorted(maps.Keys(v.c.Kinds)) {
 		k, p := v.c.Kinds[name], "kinds."+name
-		if !tagName.MatchString(name) {
+		if !wordName.MatchString(name) {
 			v.fail(p, "a kind name is a word of letters, digits and _")
 		}
 		if k.Measurement == "" {
 			v.fail(p+".measurement", "required")
-		} else if !tagName.MatchString(k.Measurement) {
+		} else if !wordName.MatchString(k.Measurement) {
 			// A measurement starting with # would be a comment in line protocol.
 			v.fail(p+".measurement", "a measurement name is a word of letters, digits and _")
 		}
@@ -473,6 +539,17 @@ func (v *validator) silences() {
 func (v *validator) misc() {
 	if _, _, err := net.SplitHostPort(v.c.HTTP.Listen); err != nil {
 		v.fail("http.listen", "want host:port, got %q", v.c.HTTP.Listen)
+	}
+	if v.c.HTTP.MaxConnections < 0 {
+		v.fail("http.max_connections", "must be positive")
+	}
+	if tls := v.c.HTTP.TLS; (tls.CertFile == "") != (tls.KeyFile == "") {
+		v.fail("http.tls", "cert_file and key_file go together")
+	}
+	for i, h := range v.c.HTTP.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			v.fail(fmt.Sprintf("http.allowed_hosts[%d]", i), "want a host name such as hazwatch.example.org, got %q", h)
+		}
 	}
 	v.checkURL("grafana.url", v.c.Grafana.URL, false, "http", "https")
 	v.oneOf("log.level", v.c.Log.Level, "debug", "info", "warn", "error")

@@ -181,3 +181,55 @@ func TestParse_ReportsEachProblemAtItsLine(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_TagNamesFollowTheOneCheckOfReading(t *testing.T) {
+	config := func(topic, staticTag string) string {
+		return "mqtt:\n  url: tcp://h:1883\n  subscriptions: [{topic: \"" + topic + "\"}]\n" +
+			"influxdb:\n  url: http://h\n  bucket: b\n  static_tags: {\"" + staticTag + "\": x}\n"
+	}
+	cases := []struct {
+		name, topic, staticTag string
+		want                   []string
+	}{
+		{"words, _ and - are fine", "s/{kind}/{zone-a}/{line_2}", "plant-1", nil},
+		{"topic tag time", "s/{kind}/{time}", "plant", []string{`t.yaml:3: mqtt.subscriptions[0].topic: tag name "time" is reserved`}},
+		{"topic tag _measurement", "s/{kind}/{_measurement}", "plant", []string{`t.yaml:3: mqtt.subscriptions[0].topic: tag name "_measurement" is reserved`}},
+		{"topic tag field", "s/{kind}/{field}", "plant", []string{`t.yaml:3: mqtt.subscriptions[0].topic: tag name "field" is reserved`}},
+		{"static tag time", "s/{kind}", "time", []string{`t.yaml:7: influxdb.static_tags.time: tag name "time" is reserved`}},
+		{"static tag _field", "s/{kind}", "_field", []string{`t.yaml:7: influxdb.static_tags._field: tag name "_field" is reserved`}},
+		{"static tag with a space", "s/{kind}", "a b", []string{`t.yaml:7: influxdb.static_tags.a b: tag name "a b": use letters, digits, _ and -`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := problems(t, config(c.topic, c.staticTag)); !slices.Equal(got, c.want) {
+				t.Fatalf("problems:\n%q\nwant:\n%q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestParse_RefusesADeadLetterTopicThatLoops(t *testing.T) {
+	config := func(dead string) string {
+		return "mqtt:\n  url: tcp://h:1883\n  dead_letter_topic: \"" + dead + "\"\n" +
+			"  subscriptions:\n    - topic: sensors/{site}/{kind}/{sensor}\n    - topic: \"$share/g/lp/#\"\n      kind: gas_lel\n" +
+			"influxdb: {url: \"http://h\", bucket: b}\n"
+	}
+	cases := []struct {
+		dead string
+		want []string
+	}{
+		{"hazwatch/rejected", nil},
+		{"sensors/dl/nokind", nil},
+		{"sensors/dl/nokind/x", []string{`t.yaml:3: mqtt.dead_letter_topic: "sensors/dl/nokind/x" would be received again through subscription "sensors/{site}/{kind}/{sensor}" (mqtt.subscriptions[0]), and each dead letter would make another`}},
+		{"lp", []string{`t.yaml:3: mqtt.dead_letter_topic: "lp" would be received again through subscription "$share/g/lp/#" (mqtt.subscriptions[1]), and each dead letter would make another`}},
+		{"hazwatch/+/x", []string{`t.yaml:3: mqtt.dead_letter_topic: a topic to publish to holds no + or #`}},
+		{"hazwatch/#", []string{`t.yaml:3: mqtt.dead_letter_topic: a topic to publish to holds no + or #`}},
+	}
+	for _, c := range cases {
+		t.Run(c.dead, func(t *testing.T) {
+			if got := problems(t, config(c.dead)); !slices.Equal(got, c.want) {
+				t.Fatalf("problems:\n%q\nwant:\n%q", got, c.want)
+			}
+		})
+	}
+}

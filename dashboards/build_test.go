@@ -57,7 +57,7 @@ func TestBuild_GoldenDashboards(t *testing.T) {
 				path := filepath.Join(dir, name)
 				got := append(bytes.Clone(d.JSON), '\n')
 				if *update {
-					if err := writeFile(path, got); err != nil {
+					if err := writeFile(path, got, 0o644); err != nil {
 						t.Fatal(err)
 					}
 					continue

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"hazwatch/configs"
 )
 
 // Client talks to Grafana's HTTP API with a service-account token.
@@ -76,7 +78,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("grafana at %s is unreachable: %w", c.URL, err)
+		return fmt.Errorf("grafana at %s is unreachable: %w", configs.RedactURL(c.URL), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))

@@ -38,10 +38,10 @@ func Provision(ctx context.Context, cfg *configs.Config, log *slog.Logger) error
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("provision grafana at %s: %w", cfg.Grafana.URL, err)
+		return fmt.Errorf("provision grafana at %s: %w", configs.RedactURL(cfg.Grafana.URL), err)
 	}
 	counts := Tally(changes)
-	log.Info("grafana provisioned", "url", cfg.Grafana.URL, "created", counts[Created],
+	log.Info("grafana provisioned", "url", configs.RedactURL(cfg.Grafana.URL), "created", counts[Created],
 		"updated", counts[Updated], "unchanged", counts[Unchanged])
 	return nil
 }

@@ -2,7 +2,10 @@ package dashboards
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -75,9 +78,9 @@ func WriteProvisioning(dir string, set *Set) error {
 		return fmt.Errorf("provisioning dir %s: %w", dir, err)
 	}
 	boards := filepath.Join(abs, "dashboards")
+	dsPath := filepath.Join(abs, "provisioning", "datasources", "hazwatch.yaml")
 	files := map[string]any{
-		filepath.Join(abs, "provisioning", "datasources", "hazwatch.yaml"): datasourceFile{
-			APIVersion: 1, Datasources: []datasourceEntry{set.Datasource.provisioned()}},
+		dsPath: datasourceFile{APIVersion: 1, Datasources: []datasourceEntry{set.Datasource.provisioned()}},
 		filepath.Join(abs, "provisioning", "dashboards", "hazwatch.yaml"): providerFile{APIVersion: 1, Providers: []provider{{
 			Name: "hazwatch", OrgID: 1, Folder: set.Folder.Title, FolderUID: set.Folder.UID, Type: "file",
 			UpdateIntervalSeconds: 30, Options: providerOptions{Path: boards}}}},
@@ -89,12 +92,16 @@ func WriteProvisioning(dir string, set *Set) error {
 		if err := enc.Encode(v); err != nil {
 			return fmt.Errorf("encode %s: %w", path, err)
 		}
-		if err := writeFile(path, buf.Bytes()); err != nil {
+		mode := os.FileMode(0o644)
+		if path == dsPath && set.Datasource.urlHasPassword() {
+			mode = 0o600
+		}
+		if err := writeFile(path, buf.Bytes(), mode); err != nil {
 			return err
 		}
 	}
 	for _, d := range set.Dashboards {
-		if err := writeFile(filepath.Join(boards, d.UID+".json"), append(d.JSON, '\n')); err != nil {
+		if err := writeFile(filepath.Join(boards, d.UID+".json"), append(d.JSON, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -131,11 +138,28 @@ func (d Datasource) jsonData() map[string]any {
 	return map[string]any{"version": d.Version, "dbName": d.Database, "httpMode": "GET"}
 }
 
-func writeFile(path string, data []byte) error {
+// urlHasPassword reports whether the datasource's URL holds a password,
+// which Grafana needs there but other users of the machine must not read.
+func (d Datasource) urlHasPassword() bool {
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		return true // cannot tell: assume the worst
+	}
+	_, ok := u.User.Password()
+	return ok
+}
+
+// writeFile writes data to path with mode, also when the file exists with
+// another mode.
+func writeFile(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	// Before writing, so that a secret never lands in a file others can read.
+	if err := os.Chmod(path, mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, data, mode); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -145,3 +145,27 @@ func datasourceRefs(v any, out []string) []string {
 	}
 	return out
 }
+
+// TestWriteProvisioning_KeepsAPasswordInTheURLPrivate is issue 10 item 16:
+// a password written inside influxdb.url lands in the datasource file,
+// which was readable by every user.
+func TestWriteProvisioning_KeepsAPasswordInTheURLPrivate(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		mode os.FileMode
+	}{{"http://127.0.0.1:8086", 0o644}, {"http://grafana:s3cret@127.0.0.1:8086", 0o600}} {
+		cfg := exampleConfig(t, false)
+		cfg.InfluxDB.URL = tc.url
+		dir := t.TempDir()
+		if err := WriteProvisioning(dir, build(t, cfg)); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(dir, "provisioning", "datasources", "hazwatch.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != tc.mode {
+			t.Errorf("datasource file for %s has mode %v, want %v", tc.url, fi.Mode().Perm(), tc.mode)
+		}
+	}
+}

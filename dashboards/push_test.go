@@ -168,6 +168,12 @@ func TestPush_ClearErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "unreachable") {
 			t.Errorf("error %v, want unreachable", err)
 		}
+		// Issue 10 item 16: Grafana's errors showed a password in grafana.url.
+		u := strings.Replace(srv.URL, "://", "://admin:s3cret@", 1)
+		_, err = Push(context.Background(), &Client{URL: u, Token: testToken, HTTP: srv.Client()}, set)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error %v, want one without the password", err)
+		}
 	})
 }
 

@@ -53,6 +53,7 @@ type Options struct {
 // api is the state of the handlers.
 type api struct {
 	Options
+	refusals *logLimit // of unauthorized writes
 }
 
 // New returns the handler of the HTTP interface.
@@ -66,7 +67,7 @@ func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &api{opts}
+	a := &api{Options: opts, refusals: &logLimit{every: refusalLogEvery}}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })

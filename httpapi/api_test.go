@@ -163,6 +163,20 @@ func TestAPI_WritesNeedTheToken(t *testing.T) {
 		{"token prefix only", token, "s3cret", http.StatusUnauthorized},
 		{"no token configured", "", token, http.StatusForbidden},
 	}
+	// Issue 10 item 12: the auth scheme is case-insensitive (RFC 9110 §11.1).
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
+		srv, _ := newServer(t, token)
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/alerts/gas-1/ack", strings.NewReader(`{"operator":"张工"}`))
+		req.Header.Set("Authorization", scheme+" "+token)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Authorization %q: status %d, want 200", scheme+" …", resp.StatusCode)
+		}
+	}
 	for _, tt := range tests {
 		for _, w := range writes {
 			t.Run(tt.name+" "+w.method+" "+w.path, func(t *testing.T) {
@@ -352,3 +366,31 @@ func TestAPI_HealthReadyMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestAPI_BadTokenWarningsAreRateLimited is issue 10 item 17: 300 requests
+// with a bad token made 300 log lines.
+func TestAPI_BadTokenWarningsAreRateLimited(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	srv := httptest.NewServer(New(Options{Dispatcher: &fakeNotifier{acks: map[string]notify.Ack{}}, Token: token,
+		Logger: slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil))}))
+	t.Cleanup(srv.Close)
+	for range 300 {
+		if status, _ := do(t, srv, "POST", "/api/v1/alerts/gas-1/ack", "wrong", `{"operator":"x"}`); status != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", status)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "unauthorized API write"); n < 1 || n > 2 {
+		t.Fatalf("%d log lines for 300 refused requests, want one (two if a second passed):\n%s", n, logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -5,11 +5,11 @@
 package ingest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"hazwatch/configs"
 	"hazwatch/reading"
@@ -32,13 +32,15 @@ const (
 	ReasonNotFinite       = "not_finite"
 	ReasonNoValue         = "no_value"
 	ReasonFutureTime      = "future_timestamp"
+	ReasonPastTime        = "past_timestamp"
 	// ReasonBadTime is a time field that is not a usable time: a "ts" that is
 	// not a positive epoch number, a "time" that is not RFC 3339.
 	ReasonBadTime = "bad_time"
 	// ReasonBadName is a field name, tag name or tag value, from the topic or
-	// the payload, that line protocol cannot carry: one that is not UTF-8,
-	// holds a control character or ends in a backslash. Storing it would make
-	// InfluxDB refuse the whole batch it is in.
+	// the payload, that line protocol cannot carry (one that is not UTF-8,
+	// holds a control character or ends in a backslash) or that InfluxDB
+	// reserves (time, _field, _measurement). Storing it would make InfluxDB
+	// refuse the whole batch it is in.
 	ReasonBadName = "bad_name"
 )
 
@@ -61,20 +63,19 @@ func reject(reason string, format string, args ...any) *Reject {
 	return &Reject{Reason: reason, Err: fmt.Errorf(format, args...)}
 }
 
-// DefaultMaxFutureSkew is how far after arrival a reading's own time may lie
-// when Decoders.MaxFutureSkew is zero: enough for a device clock that runs a
-// little fast, too little for a clock that is simply wrong.
-const DefaultMaxFutureSkew = 5 * time.Minute
-
 // Decoders holds what the payload decoders need beyond the payload: the
-// kinds a line-protocol payload may name, and the limit on future times.
-// Its methods JSON, Line and Value are Decoders.
+// kinds a line-protocol payload may name, and the window around arrival that
+// a reading's own time must lie in. Its methods JSON, Line and Value are
+// Decoders.
 type Decoders struct {
 	// Kinds resolves a kind named inside a payload when the topic gives none.
 	Kinds map[string]configs.Kind
 	// MaxFutureSkew is how far after arrival a reading's own time may lie;
-	// zero means DefaultMaxFutureSkew.
+	// zero means configs.DefaultMaxFutureSkew.
 	MaxFutureSkew time.Duration
+	// MaxPastAge is how far before arrival a reading's own time may lie;
+	// zero means configs.DefaultMaxPastAge.
+	MaxPastAge time.Duration
 }
 
 // For returns the decoder for a subscription's format; an empty format is json.
@@ -91,22 +92,28 @@ func (d *Decoders) For(format string) (Decoder, error) {
 }
 
 // check rejects a decoded reading whose value cannot be stored or whose time
-// lies too far after arrival. Every decoder runs it on every reading, so
-// that no format lets a NaN or a wrong clock through.
+// lies outside the window around arrival, or outside what UnixNano can hold
+// whatever the window. Every decoder runs it on every reading, so that no
+// format lets a NaN or a wrong clock through: one reading far ahead would
+// hold its series' alerts until then, one before 1677 wraps to 2262.
 func (d *Decoders) check(r *reading.Reading, arrival time.Time) error {
 	if !reading.Valid(r.Value) {
 		return reject(ReasonNotFinite, "field %q is %v", r.Field, r.Value)
 	}
-	skew := d.MaxFutureSkew
-	if skew == 0 {
-		skew = DefaultMaxFutureSkew
-	}
-	if r.Time.After(arrival.Add(skew)) {
+	skew := cmp.Or(d.MaxFutureSkew, configs.DefaultMaxFutureSkew)
+	age := cmp.Or(d.MaxPastAge, configs.DefaultMaxPastAge)
+	switch {
+	case r.Time.After(arrival.Add(skew)) || r.Time.After(reading.MaxTime):
 		return reject(ReasonFutureTime, "time %s is more than %s after arrival %s",
-			r.Time.UTC().Format(time.RFC3339Nano), skew, arrival.UTC().Format(time.RFC3339Nano))
+			formatTime(r.Time), skew, formatTime(arrival))
+	case r.Time.Before(arrival.Add(-age)) || r.Time.Before(reading.MinTime):
+		return reject(ReasonPastTime, "time %s is more than %s before arrival %s",
+			formatTime(r.Time), age, formatTime(arrival))
 	}
 	return nil
 }
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // finishFields completes the readings that one JSON object or one line gave:
 // it sorts them by field, keeps the last of a repeated field (as
@@ -142,28 +149,18 @@ func (start whole) of(out []reading.Reading, err error) ([]reading.Reading, erro
 	return out, nil
 }
 
-// storable reports whether s can be a field name, tag name or tag value in
-// line protocol, by the rules of lineprotocol.Encoder: non-empty UTF-8
-// without control characters, and no trailing backslash, which would escape
-// the separator after it.
-func storable(s string) bool {
-	if s == "" || s[len(s)-1] == '\\' {
-		return false
-	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return false
-		}
-		ascii = ascii && s[i] < utf8.RuneSelf
-	}
-	return ascii || utf8.ValidString(s)
-}
-
-// checkName rejects a name or tag value that is not storable.
+// checkName rejects a tag value that cannot be stored.
 func checkName(what, s string) error {
-	if storable(s) {
+	if reading.Storable(s) {
 		return nil
 	}
 	return reject(ReasonBadName, "%s %q cannot be stored in InfluxDB", what, truncate(s))
+}
+
+// badName rejects a tag or field key that reading's check refused.
+func badName(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Reject{Reason: ReasonBadName, Err: err}
 }

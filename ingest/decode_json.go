@@ -147,7 +147,7 @@ func (d *Decoders) jsonObject(s *jsonScanner, base *reading.Reading, arrival tim
 			continue // a nameless field is no reason to drop the message
 		default:
 			field = string(key)
-			if err := checkName("field", field); err != nil {
+			if err := badName(reading.CheckFieldKey(field)); err != nil {
 				return out, err
 			}
 		}

@@ -19,8 +19,10 @@ func TestJSON_DecodesReadings(t *testing.T) {
 			want: []string{gasLine + "value=1.0 " + ns(-9877*time.Millisecond)}},
 		{name: "ts with fractional milliseconds", payload: fmt.Sprintf(`{"v":1,"ts":%d.5}`, ms),
 			want: []string{gasLine + "value=1.0 " + ns(500*time.Microsecond)}},
-		{name: "ts with exponent", payload: `{"v":1,"ts":1.7e9}`,
-			want: []string{gasLine + "value=1.0 1700000000000000000"}},
+		{name: "ts with exponent", payload: `{"v":1,"ts":1.79586e9}`,
+			want: []string{gasLine + "value=1.0 " + ns(0)}},
+		{name: "ts six days old", payload: fmt.Sprintf(`{"v":1,"ts":%d}`, sec-6*86400),
+			want: []string{gasLine + "value=1.0 " + ns(-6*24*time.Hour)}},
 		{name: "time in RFC 3339", payload: `{"v":1,"time":"2026-11-28T09:59:00Z"}`,
 			want: []string{gasLine + "value=1.0 " + ns(-time.Minute)}},
 		{name: "time with offset and fraction", payload: `{"v":1,"time":"2026-11-28T17:59:00.5+08:00"}`,
@@ -67,6 +69,13 @@ func TestJSON_RejectsBadPayloads(t *testing.T) {
 		{name: "ts an hour ahead", payload: fmt.Sprintf(`{"v":1,"ts":%d}`, sec+3600), reason: ReasonFutureTime},
 		{name: "ts in ms two minutes ahead", payload: fmt.Sprintf(`{"v":1,"ts":%d}`, ms+120000), reason: ReasonFutureTime},
 		{name: "time an hour ahead", payload: `{"v":1,"time":"2026-11-28T11:00:00Z"}`, reason: ReasonFutureTime},
+		{name: "ts eight days old", payload: fmt.Sprintf(`{"v":1,"ts":%d}`, sec-8*86400), reason: ReasonPastTime},
+		{name: "ts in ms beyond UnixNano", payload: `{"v":1,"ts":9000000000000000000}`, reason: ReasonFutureTime},
+		{name: "ts in s beyond UnixNano", payload: `{"v":1,"ts":99999999999}`, reason: ReasonFutureTime},
+		{name: "time before UnixNano", payload: `{"v":0,"time":"1677-01-01T00:00:00Z"}`, reason: ReasonPastTime},
+		{name: "time after UnixNano", payload: `{"v":0,"time":"2263-01-01T00:00:00Z"}`, reason: ReasonFutureTime},
+		{name: "time far past", payload: `{"v":0,"time":"0001-01-01T00:00:00Z"}`, reason: ReasonPastTime},
+		{name: "time a year old", payload: `{"v":0,"time":"2025-11-28T10:00:00Z"}`, reason: ReasonPastTime},
 		{name: "ts a string", payload: fmt.Sprintf(`{"v":1,"ts":"%d"}`, sec), reason: ReasonBadTime},
 		{name: "ts zero", payload: `{"v":1,"ts":0}`, reason: ReasonBadTime},
 		{name: "ts negative", payload: `{"v":1,"ts":-5}`, reason: ReasonBadTime},
@@ -74,6 +83,8 @@ func TestJSON_RejectsBadPayloads(t *testing.T) {
 		{name: "time not RFC 3339", payload: `{"v":1,"time":"28/11/2026 10:00"}`, reason: ReasonBadTime},
 		{name: "time a number", payload: `{"v":1,"time":12}`, reason: ReasonBadTime},
 		{name: "both ts and time", payload: fmt.Sprintf(`{"v":1,"ts":%d,"time":"2026-11-28T10:00:00Z"}`, sec), reason: ReasonBadTime},
+		{name: "field name _field", payload: `{"v":1,"_field":2}`, reason: ReasonBadName},
+		{name: "field name _measurement", payload: `{"_measurement":2}`, reason: ReasonBadName},
 		{name: "field name ending in a backslash", payload: `{"v":1,"a\\":2}`, reason: ReasonBadName},
 		{name: "field name with a newline", payload: `{"a\nb":2}`, reason: ReasonBadName},
 		{name: "not UTF-8", payload: "{\"v\":1,\"\xff\":2}", reason: ReasonMalformedJSON},
@@ -84,4 +95,22 @@ func TestJSON_RejectsBadPayloads(t *testing.T) {
 func FuzzDecodeJSON(f *testing.F) {
 	decode := testDecoders().JSON
 	f.Fuzz(func(t *testing.T, payload []byte) { checkFuzzOutput(t, decode, payload) })
+}
+
+// FuzzDecodeJSONTime puts any text in "ts" and "time": whatever it is, a
+// reading keeps a time inside the window around arrival or is rejected.
+func FuzzDecodeJSONTime(f *testing.F) {
+	for _, seed := range []string{"1795860000", "1795860000123", "1.79586e9", "0", "-1", "1e300",
+		"9223372036854775807", "99999999999", "1795860000.999999999999"} {
+		f.Add(seed)
+	}
+	for _, seed := range []string{`"2026-11-28T10:00:00Z"`, `"1677-01-01T00:00:00Z"`, `"2263-01-01T00:00:00Z"`,
+		`"0001-01-01T00:00:00Z"`, `"9999-12-31T23:59:59.999999999+23:59"`} {
+		f.Add(seed)
+	}
+	decode := testDecoders().JSON
+	f.Fuzz(func(t *testing.T, value string) {
+		checkFuzzOutput(t, decode, []byte(`{"v":1,"ts":`+value+`}`))
+		checkFuzzOutput(t, decode, []byte(`{"v":1,"time":`+value+`}`))
+	})
 }

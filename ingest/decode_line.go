@@ -64,6 +64,9 @@ func (d *Decoders) decodeLines(payload []byte, base *reading.Reading, arrival ti
 			if key == nil {
 				break
 			}
+			if err := badName(reading.CheckFieldKey(string(key))); err != nil {
+				return out, err
+			}
 			var f float64
 			switch v.Kind() {
 			case lineprotocol.Float:
@@ -120,6 +123,9 @@ func (d *Decoders) lineTags(dec *lineprotocol.Decoder, r *reading.Reading) ([]re
 		}
 		if key == nil {
 			break
+		}
+		if err := badName(reading.CheckTagKey(string(key))); err != nil {
+			return nil, err
 		}
 		var field *string
 		switch string(key) {

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -59,6 +61,16 @@ func TestLine_RejectsBadPayloads(t *testing.T) {
 		{name: "only strings", payload: `m note="hi"`, reason: ReasonNonNumeric},
 		{name: "float out of range", payload: "m value=1e400", reason: ReasonMalformedLine},
 		{name: "an hour ahead", payload: "m value=1 " + ns(time.Hour), reason: ReasonFutureTime},
+		{name: "tag key time", payload: "m,time=1 value=1", reason: ReasonBadName},
+		{name: "tag key _field", payload: "m,_field=x value=1", reason: ReasonBadName},
+		{name: "tag key field", payload: "m,field=x value=1", reason: ReasonBadName},
+		{name: "field key time", payload: "m value=1,time=2", reason: ReasonBadName},
+		{name: "field key _measurement", payload: "m _measurement=2", reason: ReasonBadName},
+		{name: "eight days old", payload: "m value=1 " + ns(-8*24*time.Hour), reason: ReasonPastTime},
+		{name: "oldest UnixNano", payload: "m value=1 -9223372036854775808", reason: ReasonBadTime},
+		{name: "latest UnixNano", payload: "m value=1 9223372036854775807", reason: ReasonFutureTime},
+		{name: "six days old", payload: "m value=1 " + ns(-6*24*time.Hour),
+			want: []string{gasLine + "value=1.0 " + ns(-6*24*time.Hour)}},
 		{name: "zero time", payload: "m value=1 0", reason: ReasonBadTime},
 		{name: "before 1970", payload: "m value=1 -5", reason: ReasonBadTime},
 		{name: "control character in a tag", payload: "m,zone=\x01 value=1", reason: ReasonMalformedLine},
@@ -70,4 +82,17 @@ func TestLine_RejectsBadPayloads(t *testing.T) {
 func FuzzDecodeLine(f *testing.F) {
 	decode := testDecoders().Line
 	f.Fuzz(func(t *testing.T, payload []byte) { checkFuzzOutput(t, decode, payload) })
+}
+
+// FuzzDecodeLineTime puts any number of nanoseconds after a line: a reading
+// keeps a time inside the window around arrival or is rejected.
+func FuzzDecodeLineTime(f *testing.F) {
+	for _, seed := range []int64{arrival.UnixNano(), 0, -1, math.MinInt64, math.MaxInt64,
+		arrival.Add(-8 * 24 * time.Hour).UnixNano(), arrival.Add(time.Hour).UnixNano()} {
+		f.Add(seed)
+	}
+	decode := testDecoders().Line
+	f.Fuzz(func(t *testing.T, at int64) {
+		checkFuzzOutput(t, decode, []byte("m value=1 "+strconv.FormatInt(at, 10)))
+	})
 }

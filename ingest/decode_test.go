@@ -130,8 +130,10 @@ func checkFuzzOutput(t *testing.T, decode Decoder, payload []byte) {
 		switch {
 		case !reading.Valid(r.Value):
 			t.Fatalf("reading %+v is not finite", r)
-		case r.Time.IsZero() || r.Time.After(arrival.Add(time.Minute)):
-			t.Fatalf("reading %+v has time %v", r, r.Time)
+		case r.Time.Before(arrival.Add(-configs.DefaultMaxPastAge)) || r.Time.After(arrival.Add(time.Minute)):
+			t.Fatalf("reading %+v has time %v, outside the window around arrival", r, r.Time)
+		case !time.Unix(0, r.Time.UnixNano()).Equal(r.Time):
+			t.Fatalf("reading %+v has time %v, which UnixNano cannot hold", r, r.Time)
 		case r.Field == "" || r.Measurement == "":
 			t.Fatalf("reading %+v lacks field or measurement", r)
 		}
@@ -147,7 +149,7 @@ func checkFuzzOutput(t *testing.T, decode Decoder, payload []byte) {
 
 var allReasons = []string{
 	ReasonTooLarge, ReasonNoMatchingTopic, ReasonUnknownKind, ReasonMalformedJSON, ReasonMalformedLine,
-	ReasonNonNumeric, ReasonNotFinite, ReasonNoValue, ReasonFutureTime, ReasonBadTime, ReasonBadName,
+	ReasonNonNumeric, ReasonNotFinite, ReasonNoValue, ReasonFutureTime, ReasonPastTime, ReasonBadTime, ReasonBadName,
 }
 
 // BenchmarkDecode measures each decoder on typical payloads, decoding into a

@@ -30,7 +30,7 @@ func QueryHistory(ctx context.Context, cfg configs.InfluxDB, kinds map[string]co
 	defer client.Close()
 	res, err := client.QueryAPI(cfg.Org).Query(ctx, historyFlux(cfg.Bucket, kinds, from, to))
 	if err != nil {
-		return fmt.Errorf("query history from %s: %w", cfg.URL, err)
+		return fmt.Errorf("query history from %s: %w", configs.RedactURL(cfg.URL), err)
 	}
 	defer res.Close()
 	for res.Next() {
@@ -43,7 +43,7 @@ func QueryHistory(ctx context.Context, cfg configs.InfluxDB, kinds map[string]co
 		}
 	}
 	if err := res.Err(); err != nil {
-		return fmt.Errorf("read history from %s: %w", cfg.URL, err)
+		return fmt.Errorf("read history from %s: %w", configs.RedactURL(cfg.URL), err)
 	}
 	return nil
 }

@@ -36,12 +36,17 @@ const stopFlush = 10 * time.Second
 // handled in the order they arrive, on the goroutine reading it.
 type Ingester struct {
 	cfg     configs.MQTT
+	url     string // cfg.URL as it is logged, without its password
 	matcher *TopicMatcher
 	w       *Writer
 	obs     Observer
 	m       *Metrics
 	log     *slog.Logger
 	logs    *logLimiter
+	// connectLogs limits the log lines of failed connection attempts, which
+	// paho makes every second or so for as long as the broker is away.
+	connectLogs *logLimiter
+	failed      atomic.Int64 // failed connection attempts not yet logged
 
 	client mqtt.Client
 	ready  atomic.Bool
@@ -54,8 +59,8 @@ type Ingester struct {
 // until Start.
 func NewIngester(cfg configs.MQTT, matcher *TopicMatcher, w *Writer, obs Observer, m *Metrics, log *slog.Logger) *Ingester {
 	return &Ingester{
-		cfg: cfg, matcher: matcher, w: w, obs: obs, m: m, log: log,
-		logs: newLogLimiter(time.Second),
+		cfg: cfg, url: configs.RedactURL(cfg.URL), matcher: matcher, w: w, obs: obs, m: m, log: log,
+		logs: newLogLimiter(time.Second), connectLogs: newLogLimiter(connectLogEvery),
 	}
 }
 
@@ -72,23 +77,45 @@ func (i *Ingester) Start(ctx context.Context) error {
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			i.ready.Store(false)
 			i.m.MQTTConnected.Set(0)
-			i.log.Warn("mqtt connection lost", "url", i.cfg.URL, "err", err)
+			i.log.Warn("mqtt connection lost", "url", i.url, "err", err)
 		}).
 		SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) {
-			i.log.Info("mqtt reconnecting", "url", i.cfg.URL)
+			i.log.Info("mqtt reconnecting", "url", i.url)
+		}).
+		SetConnectionNotificationHandler(func(_ mqtt.Client, n mqtt.ConnectionNotification) {
+			if f, ok := n.(mqtt.ConnectionNotificationFailed); ok {
+				i.connectFailed(f.Reason)
+			}
 		})
 	i.client = mqtt.NewClient(opts)
 	tok := i.client.Connect()
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			i.log.Warn("mqtt connect", "url", i.cfg.URL, "err", err)
+			i.log.Warn("mqtt connect", "url", i.url, "err", err)
 		}
 	case <-ctx.Done():
 	case <-time.After(time.Second):
 		// Still trying; paho goes on in the background.
 	}
 	return nil
+}
+
+// connectLogEvery is how often, at most, a failed connection attempt is
+// logged: paho tries every second or so, for as long as the broker is away
+// or refuses the connection.
+const connectLogEvery = 10 * time.Second
+
+// connectFailed logs a failed connection attempt with its reason (refused,
+// a certificate that does not verify, credentials refused), at most once
+// every connectLogEvery with the number of attempts since the last line.
+// paho's own log of it is not enabled.
+func (i *Ingester) connectFailed(err error) {
+	n := i.failed.Add(1)
+	if i.connectLogs.allow("connect") {
+		i.failed.Add(-n)
+		i.log.Warn("mqtt connection failed; retrying", "url", i.url, "attempts", n, "err", err)
+	}
 }
 
 // onConnect subscribes, again after every reconnect.
@@ -99,7 +126,7 @@ func (i *Ingester) onConnect(c mqtt.Client) {
 	// sees them.
 	tok := c.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		i.log.Error("mqtt subscribe", "url", i.cfg.URL, "err", tok.Error())
+		i.log.Error("mqtt subscribe", "url", i.url, "err", tok.Error())
 		return
 	}
 	for topic, code := range tok.(*mqtt.SubscribeToken).Result() {
@@ -109,7 +136,7 @@ func (i *Ingester) onConnect(c mqtt.Client) {
 		}
 	}
 	i.ready.Store(true)
-	i.log.Info("mqtt subscribed", "url", i.cfg.URL, "topics", len(filters))
+	i.log.Info("mqtt subscribed", "url", i.url, "topics", len(filters))
 }
 
 // Ready reports whether the ingester is connected and subscribed.
@@ -127,21 +154,22 @@ func (i *Ingester) newReceiver() receiveFunc { return (&receiver{Ingester: i}).r
 
 // receive handles one message unless the ingester is stopping; a message not
 // handled is not acknowledged, and the broker delivers it again next time.
-func (r *receiver) receive(topic, payload []byte, ack Ack) {
+func (r *receiver) receive(m *message) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.stopped {
 		return
 	}
-	r.handle(string(topic), payload, ack, time.Now())
+	r.handle(m, time.Now())
 }
 
 // handle decodes one message and passes its readings on: to the observer,
 // then their points to the writer, which acknowledges the message once they
 // are stored or spooled.
-func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Time) {
-	if max := r.cfg.MaxPayloadBytes; max > 0 && len(payload) > max {
-		r.reject(topic, payload, ack, reject(ReasonTooLarge, "payload of %d bytes, limit %d", len(payload), max), arrival)
+func (r *receiver) handle(m *message, arrival time.Time) {
+	topic, payload, ack := string(m.topic), m.payload, m.ack
+	if max := r.cfg.MaxPayloadBytes; max > 0 && m.size > max {
+		r.reject(topic, m, reject(ReasonTooLarge, "payload of %d bytes, limit %d", m.size, max), arrival)
 		return
 	}
 	base, decode, err := r.matcher.Match(topic)
@@ -149,7 +177,12 @@ func (r *receiver) handle(topic string, payload []byte, ack Ack, arrival time.Ti
 		r.readings, err = decode(payload, &base, arrival, r.readings[:0])
 	}
 	if err != nil {
-		r.reject(topic, payload, ack, err, arrival)
+		r.reject(topic, m, err, arrival)
+		return
+	}
+	if m.retained && !ownTimes(r.readings, arrival) {
+		r.ignoreRetained(topic)
+		ack.send()
 		return
 	}
 	r.lines = r.lines[:0]
@@ -191,19 +224,43 @@ func (i *Ingester) count(topic string, err error, fallback, what string) *Reject
 	return rej
 }
 
+// ownTimes reports whether every reading carries a time of its own, not
+// the time of arrival the decoders give one without.
+func ownTimes(readings []reading.Reading, arrival time.Time) bool {
+	for i := range readings {
+		if readings[i].Time.Equal(arrival) {
+			return false
+		}
+	}
+	return true
+}
+
+// ignoreRetained counts and logs a retained message without a time of its
+// own. The broker sends it again at every subscription, so after every
+// reconnect and restart, however old it is: taken as a reading at its
+// arrival, it would be stored again and re-fire its alert each time. With
+// its own time it is stored again under that time, which overwrites the
+// same point, so it is taken.
+func (i *Ingester) ignoreRetained(topic string) {
+	i.m.RetainedIgnored.Inc()
+	if i.logs.allow("retained") {
+		i.log.Info("retained mqtt message without its own time ignored", "topic", topic)
+	}
+}
+
 // reject counts, logs and dead-letters a message that cannot be used, then
 // acknowledges it: it is accounted for, not lost.
-func (i *Ingester) reject(topic string, payload []byte, ack Ack, err error, arrival time.Time) {
+func (i *Ingester) reject(topic string, m *message, err error, arrival time.Time) {
 	rej := i.count(topic, err, "decode_error", "mqtt message rejected")
 	if i.cfg.DeadLetterTopic != "" {
-		body, err := json.Marshal(NewDeadLetter(rej, topic, payload, arrival))
+		body, err := json.Marshal(NewDeadLetter(rej, topic, m.payload, m.size, arrival))
 		if err == nil {
 			i.Publish(i.cfg.DeadLetterTopic, body)
 		} else {
 			i.log.Error("encode dead letter", "err", err)
 		}
 	}
-	ack.send()
+	m.ack.send()
 }
 
 // Publish sends payload to topic at QoS 1 without waiting for the broker;

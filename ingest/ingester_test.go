@@ -43,6 +43,11 @@ func (r *recorder) Observe(rd *reading.Reading, _ time.Time) error {
 	return nil
 }
 
+// msg is a message as a wireConn hands it over.
+func msg(topic, payload string, ack Ack) *message {
+	return &message{topic: []byte(topic), payload: []byte(payload), size: len(payload), ack: ack}
+}
+
 func newTestIngester(t testing.TB, w *Writer, obs Observer, m *Metrics) *Ingester {
 	t.Helper()
 	matcher, err := NewTopicMatcher([]configs.Subscription{{Topic: "sensors/{site}/{kind}/{sensor}"}},
@@ -63,7 +68,7 @@ func TestIngester_AcksOnlyOnceStoredAndObservesInOrder(t *testing.T) {
 	r := &receiver{Ingester: ing}
 	acks := make([]ackCounter, 3)
 	for i := range acks {
-		r.handle("sensors/s1/gas_lel/GT-1", []byte(`{"v":`+strconv.Itoa(i)+`}`), Ack{to: &acks[i], id: 1, qos: 1}, time.Now())
+		r.handle(msg("sensors/s1/gas_lel/GT-1", `{"v":`+strconv.Itoa(i)+`}`, Ack{to: &acks[i], id: 1, qos: 1}), time.Now())
 	}
 	if got := rec.seen; len(got) != 3 || got[0] != "GT-1=0" || got[2] != "GT-1=2" {
 		t.Fatalf("observed %v, want GT-1=0..2 in order", got)
@@ -101,7 +106,7 @@ func TestIngester_ReadingsTheObserverRefusesAreNotStored(t *testing.T) {
 	rec := &recorder{refuse: map[string]bool{"junk": true}}
 	ing := newTestIngester(t, w, rec, m)
 	var acked ackCounter
-	(&receiver{Ingester: ing}).handle("sensors/s1/gas_lel/GT-1", []byte(`{"v":1,"junk":2}`), Ack{to: &acked, id: 1, qos: 1}, time.Now())
+	(&receiver{Ingester: ing}).handle(msg("sensors/s1/gas_lel/GT-1", `{"v":1,"junk":2}`, Ack{to: &acked, id: 1, qos: 1}), time.Now())
 	eventually(t, "the message acknowledged", func() bool { return acked.n.Load() == 1 })
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -134,7 +139,7 @@ func TestIngester_RejectsAreCountedAndAckedAtOnce(t *testing.T) {
 			rec := &recorder{}
 			ing := newTestIngester(t, w, rec, m)
 			var acked ackCounter
-			(&receiver{Ingester: ing}).handle(tt.topic, []byte(tt.payload), Ack{to: &acked, id: 1, qos: 1}, time.Now())
+			(&receiver{Ingester: ing}).handle(msg(tt.topic, tt.payload, Ack{to: &acked, id: 1, qos: 1}), time.Now())
 			if acked.n.Load() != 1 {
 				t.Fatal("rejected message not acknowledged")
 			}
@@ -165,13 +170,14 @@ func BenchmarkIngester_Handle(b *testing.B) {
 		b.Fatal(err)
 	}
 	ing := newTestIngester(b, w, nil, m)
-	topic, payload := []byte("sensors/plant-a/gas_lel/GT-01"), []byte(`{"v":12.5,"ts":1700000000}`)
+	payload := `{"v":12.5,"ts":` + strconv.FormatInt(time.Now().Unix(), 10) + `}`
 	receive := ing.newReceiver()
 	var acked ackCounter
+	message := msg("sensors/plant-a/gas_lel/GT-01", payload, Ack{to: &acked, id: 1, qos: 1})
 	b.ReportAllocs()
 	before := cpuTime(b)
 	for b.Loop() {
-		receive(topic, payload, Ack{to: &acked, id: 1, qos: 1})
+		receive(message)
 	}
 	if err := w.Close(context.Background()); err != nil {
 		b.Fatal(err)
@@ -185,4 +191,45 @@ func cpuTime(b testing.TB) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestIngester_IgnoresRetainedMessagesWithoutTheirOwnTime is issue 10 item 3:
+// a retained message comes back at every (re)subscription, and without a
+// time of its own it would be a fresh reading each time.
+func TestIngester_IgnoresRetainedMessagesWithoutTheirOwnTime(t *testing.T) {
+	now := time.Now()
+	withTime := `{"v":91,"ts":` + strconv.FormatInt(now.Add(-time.Hour).UnixMilli(), 10) + `}`
+	tests := []struct {
+		name, payload string
+		retained      bool
+		stored        bool
+	}{
+		{"retained without a time", `{"v":90}`, true, false},
+		{"retained batch partly without a time", `[` + withTime + `,{"v":92}]`, true, false},
+		{"retained with its own time", withTime, true, true},
+		{"live without a time", `{"v":90}`, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeInflux(t)
+			w, m := newTestWriter(t, srv.URL, 1, 0)
+			rec := &recorder{}
+			ing := newTestIngester(t, w, rec, m)
+			var acked ackCounter
+			message := msg("sensors/s1/gas_lel/GT-1", tt.payload, Ack{to: &acked, id: 1, qos: 1})
+			message.retained = tt.retained
+			(&receiver{Ingester: ing}).handle(message, now)
+			if err := w.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if acked.n.Load() != 1 {
+				t.Fatal("message not acknowledged")
+			}
+			stored, ignored := len(f.stored()) > 0, testutil.ToFloat64(m.RetainedIgnored) == 1
+			if stored != tt.stored || (len(rec.seen) > 0) != tt.stored || ignored == tt.stored {
+				t.Fatalf("stored %v, observed %v, counted as ignored %v; want stored and observed %v",
+					stored, rec.seen, ignored, tt.stored)
+			}
+		})
+	}
 }

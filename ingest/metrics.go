@@ -10,13 +10,19 @@ import (
 // Metrics are the ingest counters and gauges, registered on a registry the
 // caller owns so that tests can read them from their own.
 type Metrics struct {
-	Readings      prometheus.Counter
-	Rejected      *prometheus.CounterVec // by reason, the Reason constants
-	PointsWritten prometheus.Counter
-	PointsDropped prometheus.Counter
+	Readings prometheus.Counter
+	Rejected *prometheus.CounterVec // by reason, the Reason constants
+	// RetainedIgnored counts retained messages without their own time.
+	RetainedIgnored prometheus.Counter
+	PointsWritten   prometheus.Counter
+	PointsDropped   prometheus.Counter
+	// PointsRefused counts the lines InfluxDB refused as malformed, dropped.
+	PointsRefused prometheus.Counter
 	WriteDuration prometheus.Histogram
 	WriteFailures *prometheus.CounterVec // by reason: unreachable, server, malformed, spool_full, spool
 	SpoolBytes    prometheus.Gauge
+	// SpoolCorrupt counts damaged spool records skipped.
+	SpoolCorrupt  prometheus.Counter
 	MQTTConnected prometheus.Gauge
 }
 
@@ -47,6 +53,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hazwatch_ingest_rejected_total",
 			Help: "MQTT messages rejected whole, by reason.",
 		}, []string{"reason"}),
+		RetainedIgnored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_ingest_retained_ignored_total",
+			Help: "Retained MQTT messages ignored because their readings carry no time of their own.",
+		}),
 		PointsWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hazwatch_points_written_total",
 			Help: "Points InfluxDB accepted, replayed spool points included.",
@@ -54,6 +64,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		PointsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hazwatch_points_dropped_total",
 			Help: "Points dropped unstored and unacknowledged: InfluxDB down, the spool full and the batches held in memory at their bound.",
+		}),
+		PointsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_points_refused_total",
+			Help: "Points InfluxDB refused as malformed (400, 413, 422), dropped and acknowledged; the other points of their batches are stored.",
 		}),
 		WriteDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hazwatch_write_duration_seconds",
@@ -68,13 +82,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "hazwatch_spool_bytes",
 			Help: "Bytes of batches waiting in the on-disk spool.",
 		}),
+		SpoolCorrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hazwatch_spool_corrupt_records_total",
+			Help: "Damaged spool records skipped on open; their batches are lost, the batches after them are kept.",
+		}),
 		MQTTConnected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hazwatch_mqtt_connected",
 			Help: "1 while connected to the MQTT broker.",
 		}),
 	}
-	reg.MustRegister(m.Readings, m.Rejected, m.PointsWritten, m.PointsDropped, m.WriteDuration,
-		m.WriteFailures, m.SpoolBytes, m.MQTTConnected)
+	reg.MustRegister(m.Readings, m.Rejected, m.RetainedIgnored, m.PointsWritten, m.PointsDropped, m.PointsRefused, m.WriteDuration,
+		m.WriteFailures, m.SpoolBytes, m.SpoolCorrupt, m.MQTTConnected)
 	return m
 }
 

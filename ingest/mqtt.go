@@ -29,13 +29,13 @@ const DefaultClientID = "hazwatch"
 func clientOptions(cfg configs.MQTT, newReceiver func() receiveFunc) (*mqtt.ClientOptions, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt url: %w", err)
+		return nil, fmt.Errorf("mqtt url %s does not parse", configs.RedactURL(cfg.URL))
 	}
-	opts := mqtt.NewClientOptions().AddBroker(cfg.URL).SetCustomOpenConnectionFn(dialer(newReceiver))
+	opts := mqtt.NewClientOptions().AddBroker(cfg.URL).SetCustomOpenConnectionFn(dialer(newReceiver, cfg.MaxPayloadBytes))
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
-		return nil, fmt.Errorf("mqtt url %q: scheme must be tcp, ssl, ws or wss", cfg.URL)
+		return nil, fmt.Errorf("mqtt url %q: scheme must be tcp, ssl, ws or wss", configs.RedactURL(cfg.URL))
 	}
 	if u.Scheme != "tcp" && u.Scheme != "mqtt" && u.Scheme != "ws" {
 		tc, err := tlsConfig(cfg.TLS)
@@ -86,26 +86,42 @@ func tlsConfig(cfg configs.TLS) (*tls.Config, error) {
 }
 
 // DeadLetter is what a rejected message becomes on the dead-letter topic:
-// a JSON object with the reason, the detail, the original topic, and the
-// payload as a string when it is UTF-8, else base64 in payload_base64.
+// a JSON object with the reason, the detail, the original topic, the
+// payload's size and its first deadLetterPayload bytes, as a string when
+// they are UTF-8, else base64 in payload_base64.
 type DeadLetter struct {
 	Reason        string `json:"reason"`
 	Error         string `json:"error,omitempty"`
 	Topic         string `json:"topic"`
 	Payload       string `json:"payload,omitempty"`
 	PayloadBase64 []byte `json:"payload_base64,omitempty"`
+	Size          int    `json:"size"`
 	// Time is when hazwatch received the message.
 	Time time.Time `json:"time"`
 }
 
-// NewDeadLetter describes a message rejected with rej.
-func NewDeadLetter(rej *Reject, topic string, payload []byte, at time.Time) DeadLetter {
-	d := DeadLetter{Reason: rej.Reason, Topic: topic, Time: at.UTC()}
+// deadLetterPayload bounds the payload a dead letter carries: enough to see
+// what a device sends, too little for a flood of large rejects to become a
+// flood of large dead letters.
+const deadLetterPayload = 1 << 10
+
+// NewDeadLetter describes a message rejected with rej: payload is what was
+// kept of it (all of it, unless it was too large to keep), size its size.
+func NewDeadLetter(rej *Reject, topic string, payload []byte, size int, at time.Time) DeadLetter {
+	d := DeadLetter{Reason: rej.Reason, Topic: topic, Size: size, Time: at.UTC()}
 	if rej.Err != nil {
 		d.Error = rej.Err.Error()
 	}
-	if utf8.Valid(payload) {
-		d.Payload = string(payload)
+	payload = payload[:min(len(payload), deadLetterPayload)]
+	text := payload
+	if size > len(payload) {
+		// Leave out a rune that the cut split.
+		for i := 0; i < utf8.UTFMax-1 && len(text) > 0 && !utf8.Valid(text); i++ {
+			text = text[:len(text)-1]
+		}
+	}
+	if utf8.Valid(text) {
+		d.Payload = string(text)
 	} else {
 		d.PayloadBase64 = payload
 	}
@@ -113,14 +129,15 @@ func NewDeadLetter(rej *Reject, topic string, payload []byte, at time.Time) Dead
 }
 
 // dialer opens the connections of paho's session as wireConns, each handing
-// its incoming PUBLISH packets to a receiver of its own.
-func dialer(newReceiver func() receiveFunc) mqtt.OpenConnectionFunc {
+// its incoming PUBLISH packets to a receiver of its own and reading past
+// payloads larger than limit.
+func dialer(newReceiver func() receiveFunc, limit int) mqtt.OpenConnectionFunc {
 	return func(u *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		c, err := dialBroker(u, o)
 		if err != nil {
 			return nil, err
 		}
-		return newWireConn(c, newReceiver()), nil
+		return newWireConn(c, newReceiver(), limit), nil
 	}
 }
 

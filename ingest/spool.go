@@ -36,9 +36,11 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 //
 // Batches are records in numbered segment files: a little-endian uint32
 // length, the CRC-32C of the batch, the batch. Append returns only after the
-// record is fsynced. On open, a record cut short or failing its checksum ends
-// its segment: it was being written when the process died, so its batch was
-// never acknowledged. Removing a batch only moves a head in memory until its
+// record is fsynced. On open, a record cut short at the end of its segment
+// was being written when the process died, so its batch was never
+// acknowledged: it is cut off. A damaged record followed by valid ones held
+// an acknowledged batch that is lost; it is skipped, the records after it
+// are kept, and the stretch is reported by Damage. Removing a batch only moves a head in memory until its
 // whole segment is done and deleted; batches of a partly replayed segment are
 // written again after a restart, which InfluxDB absorbs, as a point with the
 // same series and time overwrites itself.
@@ -49,6 +51,7 @@ type Spool struct {
 	mu      sync.Mutex
 	segs    []*spoolSegment // oldest first; the last one takes appends
 	bytes   int64           // records not yet removed, headers included
+	damage  []SpoolDamage   // found on open
 	active  *os.File        // the last segment, open for appending
 	nextSeq uint64
 	scratch []byte
@@ -89,10 +92,11 @@ func OpenSpool(dir string, maxBytes int64) (*Spool, error) {
 	}
 	slices.Sort(seqs)
 	for _, seq := range seqs {
-		seg, err := scanSegment(filepath.Join(dir, segmentName(seq)))
+		seg, damage, err := scanSegment(filepath.Join(dir, segmentName(seq)))
 		if err != nil {
 			return nil, err
 		}
+		s.damage = append(s.damage, damage...)
 		s.nextSeq = seq + 1
 		if len(seg.recs) == 0 {
 			if err := os.Remove(seg.path); err != nil {
@@ -101,39 +105,111 @@ func OpenSpool(dir string, maxBytes int64) (*Spool, error) {
 			continue
 		}
 		s.segs = append(s.segs, seg)
-		s.bytes += seg.size
+		for _, r := range seg.recs {
+			s.bytes += recordHeader + r.n
+		}
 	}
 	return s, nil
 }
 
 func segmentName(seq uint64) string { return fmt.Sprintf("%020d.seg", seq) }
 
-// scanSegment reads a segment's records up to the first torn or corrupt one
-// and truncates the file there, so that appends after it stay readable.
-func scanSegment(path string) (*spoolSegment, error) {
+// scanSegment finds a segment's valid records. A stretch that holds none
+// between valid records is damage, skipped; one at the end is a torn write,
+// cut off so that appends after it stay readable. A last record that is
+// whole but fails its checksum is damage too, as it may have been
+// acknowledged.
+func scanSegment(path string) (*spoolSegment, []SpoolDamage, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read spool segment: %w", err)
+		return nil, nil, fmt.Errorf("read spool segment: %w", err)
 	}
 	seg := &spoolSegment{path: path}
+	var damage []SpoolDamage
 	var off int64
-	for int64(len(data))-off >= recordHeader {
-		n := int64(binary.LittleEndian.Uint32(data[off:]))
-		sum := binary.LittleEndian.Uint32(data[off+4:])
-		end := off + recordHeader + n
-		if end > int64(len(data)) || crc32.Checksum(data[off+recordHeader:end], castagnoli) != sum {
+	for off < int64(len(data)) {
+		if n, ok := recordAt(data, off); ok {
+			seg.recs = append(seg.recs, recordSpan{off, n})
+			off += recordHeader + n
+			continue
+		}
+		next := nextRecord(data, off)
+		if next < 0 {
+			if wholeRecordAt(data, off) {
+				damage = append(damage, SpoolDamage{path, off, int64(len(data)) - off})
+			}
 			break
 		}
-		seg.recs = append(seg.recs, recordSpan{off, n})
-		off = end
+		damage = append(damage, SpoolDamage{path, off, next - off})
+		off = next
 	}
-	seg.size = off
-	if off < int64(len(data)) {
-		if err := os.Truncate(path, off); err != nil {
-			return nil, fmt.Errorf("cut torn record off spool segment: %w", err)
+	if len(seg.recs) > 0 {
+		last := seg.recs[len(seg.recs)-1]
+		seg.size = last.off + recordHeader + last.n
+	}
+	if seg.size < int64(len(data)) {
+		if err := os.Truncate(path, seg.size); err != nil {
+			return nil, nil, fmt.Errorf("cut torn record off spool segment: %w", err)
 		}
 	}
-	return seg, nil
+	return seg, damage, nil
+}
+
+// recordAt returns the length of the batch of the valid record at off. A
+// record is valid when it fits, holds whole lines and its checksum matches;
+// an empty one is not, since no empty batch is spooled and zeroed disk
+// blocks would otherwise read as records.
+func recordAt(data []byte, off int64) (int64, bool) {
+	if int64(len(data))-off < recordHeader {
+		return 0, false
+	}
+	n := int64(binary.LittleEndian.Uint32(data[off:]))
+	end := off + recordHeader + n
+	if n == 0 || end > int64(len(data)) || data[end-1] != '\n' {
+		return 0, false
+	}
+	return n, crc32.Checksum(data[off+recordHeader:end], castagnoli) == binary.LittleEndian.Uint32(data[off+4:])
+}
+
+// wholeRecordAt reports whether the record at off, valid or not, ends
+// exactly at the end of data: written whole, not torn.
+func wholeRecordAt(data []byte, off int64) bool {
+	return int64(len(data))-off >= recordHeader &&
+		off+recordHeader+int64(binary.LittleEndian.Uint32(data[off:])) == int64(len(data))
+}
+
+// nextRecord returns the offset of the first valid record after the damaged
+// one at off, or -1. It tries where the damaged record's length says the
+// next one starts, then every byte: a random length rarely fits the segment,
+// so few checksums are computed.
+func nextRecord(data []byte, off int64) int64 {
+	if len(data)-int(off) >= recordHeader {
+		if next := off + recordHeader + int64(binary.LittleEndian.Uint32(data[off:])); next < int64(len(data)) {
+			if _, ok := recordAt(data, next); ok {
+				return next
+			}
+		}
+	}
+	for next := off + 1; next < int64(len(data)); next++ {
+		if _, ok := recordAt(data, next); ok {
+			return next
+		}
+	}
+	return -1
+}
+
+// SpoolDamage is a stretch of a segment, found on open, that held no valid
+// record between valid ones: a record damaged on disk, skipped.
+type SpoolDamage struct {
+	Path          string
+	Offset, Bytes int64
+}
+
+// Damage returns the stretches of damaged records skipped on open.
+func (s *Spool) Damage() []SpoolDamage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.damage)
 }
 
 // Bytes returns the size of the batches waiting, record headers included.

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -205,6 +206,103 @@ func FuzzSpoolOpen(f *testing.F) {
 		appendAll(t, s, "z 9\n")
 		if got := drain(t, s); len(got) != 1 || got[0] != "z 9\n" {
 			t.Fatalf("after append got %q", got)
+		}
+	})
+}
+
+// spoolOf writes n batches into a fresh spool in dir and returns them with
+// the path of the segment that holds them.
+func spoolOf(t *testing.T, dir string, n int) (batches []string, path string) {
+	t.Helper()
+	s, err := OpenSpool(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		batches = append(batches, fmt.Sprintf("gas,sensor=s%d value=%d.5 %d\n", i, i, i))
+	}
+	appendAll(t, s, batches...)
+	s.Close()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) != 1 {
+		t.Fatalf("segments = %v, want one", segs)
+	}
+	return batches, segs[0]
+}
+
+// TestSpool_ReopenSkipsABadRecordInTheMiddleAndKeepsTheRest is issue 10
+// item 10: a damaged record in the middle of a segment dropped every batch
+// after it (200 of 250 lost), without a log line or a metric.
+func TestSpool_ReopenSkipsABadRecordInTheMiddleAndKeepsTheRest(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(data []byte, off int)
+	}{
+		{"bad checksum", func(data []byte, off int) { data[off+recordHeader+3] ^= 0xff }},
+		{"bad length", func(data []byte, off int) { data[off+1] ^= 0x40 }},
+		{"zeroed", func(data []byte, off int) { clear(data[off : off+20]) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			batches, path := spoolOf(t, dir, 250)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			off := 0
+			for _, b := range batches[:50] {
+				off += recordHeader + len(b)
+			}
+			tt.damage(data, off)
+			if err := os.WriteFile(path, data, 0o640); err != nil {
+				t.Fatal(err)
+			}
+
+			s := openSpool(t, dir, 0)
+			want := slices.Concat(batches[:50], batches[51:])
+			if got := drain(t, s); !slices.Equal(got, want) {
+				t.Fatalf("after reopen %d batches, want the %d undamaged ones", len(got), len(want))
+			}
+			if d := s.Damage(); len(d) != 1 || d[0].Offset != int64(off) || d[0].Path != path {
+				t.Fatalf("damage %+v, want one stretch at %s:%d", d, path, off)
+			}
+		})
+	}
+}
+
+// FuzzSpoolDamage damages a segment of good records anywhere, and cuts it
+// anywhere: every record the damage and the cut left whole is still there, in
+// order.
+func FuzzSpoolDamage(f *testing.F) {
+	f.Add(uint16(0), byte(1), uint16(0))
+	f.Add(uint16(13), byte(0x80), uint16(300))
+	f.Add(uint16(100), byte(0xff), uint16(5))
+	f.Fuzz(func(t *testing.T, pos uint16, flip byte, cut uint16) {
+		dir := t.TempDir()
+		batches, path := spoolOf(t, dir, 20)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := int(pos) % len(data)
+		data[at] ^= flip | 1
+		data = data[:len(data)-int(cut)%len(data)]
+		if err := os.WriteFile(path, data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		off := 0
+		for _, b := range batches {
+			end := off + recordHeader + len(b)
+			if end <= len(data) && (at < off || at >= end) {
+				want = append(want, b)
+			}
+			off = end
+		}
+		got := drain(t, openSpool(t, dir, 0))
+		if !slices.Equal(got, want) {
+			t.Fatalf("damage at %d, cut to %d: got %q, want %q", at, len(data), got, want)
 		}
 	})
 }

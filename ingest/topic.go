@@ -36,10 +36,13 @@ func WithDefaultQoS(qos byte) TopicOption {
 	return func(m *TopicMatcher) { m.defaultQoS = qos }
 }
 
-// WithMaxFutureSkew sets how far after arrival a reading's own time may lie
-// (mqtt.max_future_skew); zero keeps DefaultMaxFutureSkew.
-func WithMaxFutureSkew(d time.Duration) TopicOption {
-	return func(m *TopicMatcher) { m.decoders.MaxFutureSkew = d }
+// WithTimeWindow sets how far after and before arrival a reading's own time
+// may lie (mqtt.max_future_skew, mqtt.max_past_age); zero keeps the
+// configs default.
+func WithTimeWindow(maxFutureSkew, maxPastAge time.Duration) TopicOption {
+	return func(m *TopicMatcher) {
+		m.decoders.MaxFutureSkew, m.decoders.MaxPastAge = maxFutureSkew, maxPastAge
+	}
 }
 
 type segmentType uint8
@@ -93,7 +96,7 @@ func NewTopicMatcher(subs []configs.Subscription, kinds map[string]configs.Kind,
 		o(m)
 	}
 	for key, value := range staticTags {
-		if err := checkTagName(key); err != nil {
+		if err := reading.CheckTagName(key); err != nil {
 			return nil, fmt.Errorf("static tag: %w", err)
 		}
 		if err := checkName("static tag "+key, value); err != nil {
@@ -206,7 +209,7 @@ func parseSegment(level string, last bool) (segment, error) {
 		return segment{typ: segAny}, nil
 	case strings.HasPrefix(level, "{") && strings.HasSuffix(level, "}"):
 		name := level[1 : len(level)-1]
-		if err := checkTagName(name); err != nil {
+		if err := reading.CheckTagName(name); err != nil {
 			return segment{}, err
 		}
 		return segment{typ: segTag, text: name}, nil
@@ -214,24 +217,6 @@ func parseSegment(level string, last bool) (segment, error) {
 		return segment{}, fmt.Errorf("a level is a literal, {name}, + or #")
 	}
 	return segment{typ: segLiteral, text: level}, nil
-}
-
-// checkTagName accepts the tag names that InfluxDB and the rule matchers can
-// use: letters, digits, _ and -, and none that Reading.Tag or InfluxDB
-// already give a meaning.
-func checkTagName(name string) error {
-	if name == "" {
-		return fmt.Errorf("empty tag name")
-	}
-	for _, c := range name {
-		if !(c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return fmt.Errorf("tag name %q: use letters, digits, _ and -", name)
-		}
-	}
-	if name == "field" || name == "time" {
-		return fmt.Errorf("tag name %q is reserved", name)
-	}
-	return nil
 }
 
 func isFieldTag(key string) bool {

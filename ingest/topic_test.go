@@ -138,22 +138,24 @@ func TestTopicMatcher_ReadingsDoNotShareFilledTags(t *testing.T) {
 	}
 }
 
-func TestTopicMatcher_MaxFutureSkewReachesTheDecoders(t *testing.T) {
-	m, err := NewTopicMatcher(testSubs, testKinds, nil, WithMaxFutureSkew(0))
+func TestTopicMatcher_TimeWindowReachesTheDecoders(t *testing.T) {
+	m, err := NewTopicMatcher(testSubs, testKinds, nil, WithTimeWindow(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	strict, err := NewTopicMatcher(testSubs, testKinds, nil, WithMaxFutureSkew(1))
+	strict, err := NewTopicMatcher(testSubs, testKinds, nil, WithTimeWindow(1, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload := []byte("gas_lel value=1 " + ns(DefaultMaxFutureSkew/2))
+	ahead := []byte("gas_lel value=1 " + ns(configs.DefaultMaxFutureSkew/2))
+	behind := []byte("gas_lel value=1 " + ns(-configs.DefaultMaxPastAge/2))
 	for _, tc := range []struct {
-		m      *TopicMatcher
-		reason string
-	}{{m, ""}, {strict, ReasonFutureTime}} {
+		m       *TopicMatcher
+		payload []byte
+		reason  string
+	}{{m, ahead, ""}, {m, behind, ""}, {strict, ahead, ReasonFutureTime}, {strict, behind, ReasonPastTime}} {
 		base, decode, _ := tc.m.Match("lp/hx")
-		if _, err := decode(payload, &base, arrival, nil); rejectReason(err) != tc.reason {
+		if _, err := decode(tc.payload, &base, arrival, nil); rejectReason(err) != tc.reason {
 			t.Errorf("err = %v, want reason %q", err, tc.reason)
 		}
 	}
@@ -173,6 +175,8 @@ func TestNewTopicMatcher_RejectsBadSubscriptions(t *testing.T) {
 		{"empty tag name", configs.Subscription{Topic: "a/{}", Kind: "gas_lel"}, nil, "empty tag name"},
 		{"bad tag name", configs.Subscription{Topic: "a/{x y}", Kind: "gas_lel"}, nil, "letters, digits"},
 		{"reserved tag", configs.Subscription{Topic: "a/{time}", Kind: "gas_lel"}, nil, "reserved"},
+		{"reserved tag of InfluxDB 2", configs.Subscription{Topic: "a/{_measurement}", Kind: "gas_lel"}, nil, "reserved"},
+		{"reserved static tag", configs.Subscription{Topic: "a/{kind}"}, map[string]string{"_field": "x"}, "reserved"},
 		{"repeated tag", configs.Subscription{Topic: "{site}/{site}", Kind: "gas_lel"}, nil, "twice"},
 		{"kind twice", configs.Subscription{Topic: "a/{kind}", Kind: "gas_lel"}, nil, "both {kind}"},
 		{"unknown fixed kind", configs.Subscription{Topic: "a/{sensor}", Kind: "radiation"}, nil, "unknown kind"},

@@ -1,7 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,15 +28,21 @@ func TestIngest_EveryTransportStoresAndAcknowledges(t *testing.T) {
 		name string
 		url  string
 		tls  configs.TLS
-		// refused: the connection must never come up.
+		// refused: the connection must never come up, and each failed
+		// attempt is logged (issue 10 item 15: after the first second, they
+		// never were) with reason in the line.
 		refused bool
+		reason  string
 	}{
 		{name: "tcp", url: b.URL},
 		{name: "ssl", url: b.TLSURL, tls: configs.TLS{CAFile: b.CAFile}},
 		{name: "ssl with client certificate", url: b.ClientCertURL,
 			tls: configs.TLS{CAFile: b.CAFile, CertFile: b.ClientCertFile, KeyFile: b.ClientKeyFile}},
 		{name: "ws", url: b.WSURL},
-		{name: "ssl with a wrong CA", url: b.TLSURL, tls: configs.TLS{CAFile: otherCA.CertFile}, refused: true},
+		{name: "ssl with a wrong CA", url: b.TLSURL, tls: configs.TLS{CAFile: otherCA.CertFile}, refused: true,
+			reason: "certificate signed by unknown authority"},
+		{name: "refused port", url: fmt.Sprintf("tcp://127.0.0.1:%d", testenv.FreePort(t)), refused: true,
+			reason: "connection refused"},
 		// Without this case the one with the client certificate would pass
 		// even if the certificate were never sent.
 		{name: "ssl without the required client certificate", url: b.ClientCertURL,
@@ -49,6 +59,9 @@ func TestIngest_EveryTransportStoresAndAcknowledges(t *testing.T) {
 					transport(c)
 					c.ClientID = "hazwatch-" + t.Name()
 				})
+				logs := &syncBuffer{}
+				ing.log = slog.New(slog.NewTextHandler(logs, nil))
+				ing.connectLogs = newLogLimiter(time.Second) // the daemon's is slower
 				if err := ing.Start(t.Context()); err != nil {
 					t.Fatal(err) // the files are readable: only the handshake may fail
 				}
@@ -57,6 +70,14 @@ func TestIngest_EveryTransportStoresAndAcknowledges(t *testing.T) {
 				// for: a bounded wait during which it never becomes ready.
 				if testenv.Eventually(2*time.Second, ing.Ready) {
 					t.Fatalf("ingester became ready over %s with TLS %+v", tc.url, tc.tls)
+				}
+				eventually(t, "three failed attempts logged", func() bool {
+					return strings.Count(logs.String(), "mqtt connection failed") >= 3
+				})
+				for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+					if strings.Contains(l, "mqtt connection failed") && !strings.Contains(l, tc.reason) {
+						t.Fatalf("log line without the reason %q: %s", tc.reason, l)
+					}
 				}
 				return
 			}
@@ -103,4 +124,22 @@ func TestIngest_EveryTransportStoresAndAcknowledges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// syncBuffer is a bytes.Buffer that paho's goroutines and the test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

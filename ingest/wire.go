@@ -43,10 +43,24 @@ const readInterval = 10 * time.Millisecond
 // connects again, and the broker delivers the unacknowledged messages again.
 const sendTimeout = 5 * time.Second
 
-// receiveFunc takes one PUBLISH off the wire. topic and payload are valid
-// only during the call; ack acknowledges the message to the broker. A
-// receiveFunc is called by one goroutine at a time.
-type receiveFunc func(topic, payload []byte, ack Ack)
+// receiveFunc takes one PUBLISH off the wire. It is called by one goroutine
+// at a time.
+type receiveFunc func(m *message)
+
+// message is one PUBLISH taken off the wire. topic and payload are valid only
+// during the call of the receiveFunc.
+type message struct {
+	topic, payload []byte
+	// size is the payload's size on the wire. It is more than len(payload)
+	// when the payload was past the wireConn's limit: then payload holds its
+	// first bytes only, for the dead letter, and the rest was read past.
+	size int
+	// retained is the PUBLISH's RETAIN flag, which the broker sets on a
+	// retained message it sends because of a (re)subscription.
+	retained bool
+	// ack acknowledges the message to the broker.
+	ack Ack
+}
 
 // wireConn is the connection paho runs its MQTT session over. It takes the
 // PUBLISH packets out of the incoming stream itself and hands each to receive
@@ -71,8 +85,13 @@ type wireConn struct {
 	net.Conn
 	r       *bufio.Reader
 	receive receiveFunc
-	passing int    // bytes of the packet paho is reading not yet read
-	large   []byte // holds a PUBLISH larger than the read buffer
+	// limit is the largest payload taken in whole (mqtt.max_payload_bytes;
+	// 0 for none). Of a larger one only the start is kept and the rest is
+	// read past, so that no message makes the daemon buffer more.
+	limit   int
+	passing int     // bytes of the packet paho is reading not yet read
+	kept    []byte  // the topic and payload start of a PUBLISH past the limit
+	msg     message // handed to receive; a field, so that it is not allocated for each
 	// lastRead is when the last read from the broker started; behind is
 	// whether it filled half the buffer or more.
 	lastRead time.Time
@@ -89,11 +108,12 @@ type wireConn struct {
 	sent   chan struct{} // closed when the sender has sent the last bytes
 }
 
-func newWireConn(c net.Conn, receive receiveFunc) *wireConn {
+func newWireConn(c net.Conn, receive receiveFunc, limit int) *wireConn {
 	w := &wireConn{
 		Conn:    c,
 		r:       bufio.NewReaderSize(c, readBuffer),
 		receive: receive,
+		limit:   limit,
 		now:     time.Now,
 		sleep:   time.Sleep,
 		ready:   make(chan struct{}, 1),
@@ -169,37 +189,75 @@ func (w *wireConn) fixedHeader() (first byte, header, length int, err error) {
 }
 
 // takePublish reads the PUBLISH packet whose fixed header was peeked and
-// hands it to receive.
+// hands it to receive. A packet that fits the read buffer is decoded where
+// it lies; a larger one is copied out, unless its payload is past the limit.
 func (w *wireConn) takePublish(first byte, header, length int) error {
-	var body []byte
-	if size := header + length; size <= w.r.Size() {
+	size := header + length
+	if size <= w.r.Size() {
 		b, err := w.r.Peek(size)
 		if err != nil {
 			return err
 		}
-		body = b[header:]
 		defer w.r.Discard(size) //nolint:errcheck // peeked: the bytes are there
-	} else {
-		if _, err := w.r.Discard(header); err != nil {
-			return err
-		}
-		// Grown as the bytes arrive, not to the length the header claims.
-		large := bytes.NewBuffer(w.large[:0])
-		if _, err := io.CopyN(large, w.r, int64(length)); err != nil {
-			return err
-		}
-		w.large = large.Bytes()
-		body = w.large
+		return w.deliver(first, b[header:], length)
 	}
+	// The variable header, at most 2+65535+2 bytes, fits the read buffer.
+	b, err := w.r.Peek(header + 2)
+	if err != nil {
+		return err
+	}
+	variable := 2 + int(binary.BigEndian.Uint16(b[header:]))
+	if first>>1&3 > 0 {
+		variable += 2
+	}
+	if payload := length - variable; w.limit > 0 && payload > w.limit {
+		return w.skipPublish(first, header, length, variable)
+	}
+	if _, err := w.r.Discard(header); err != nil {
+		return err
+	}
+	// Grown as the bytes arrive, not to the length the header claims, and
+	// not kept: payloads this large are rare.
+	var large bytes.Buffer
+	if _, err := io.CopyN(&large, w.r, int64(length)); err != nil {
+		return err
+	}
+	return w.deliver(first, large.Bytes(), length)
+}
+
+// skipPublish takes a PUBLISH whose payload is past the limit: it keeps the
+// topic and the payload's first bytes, reads past the rest without holding
+// it, and hands receive what it kept with the payload's full size, so that
+// the message is rejected, acknowledged and dead-lettered like any other.
+func (w *wireConn) skipPublish(first byte, header, length, variable int) error {
+	keep := min(length-variable, deadLetterPayload, w.r.Size()-header-variable)
+	b, err := w.r.Peek(header + variable + keep)
+	if err != nil {
+		return err
+	}
+	w.kept = append(w.kept[:0], b[header:]...)
+	if _, err := w.r.Discard(header + length); err != nil {
+		return err
+	}
+	return w.deliver(first, w.kept, length)
+}
+
+// deliver parses a PUBLISH, body what follows its fixed header or the start
+// of it, and hands it to receive; length is the whole body's length.
+func (w *wireConn) deliver(first byte, body []byte, length int) error {
 	pub, err := parsePublish(first, body)
 	if err != nil {
 		return err
 	}
-	ack := Ack{}
-	if pub.qos > 0 {
-		ack = Ack{to: w, id: pub.id, qos: pub.qos}
+	w.msg = message{
+		topic: pub.topic, payload: pub.payload, retained: first&1 != 0,
+		size: len(pub.payload) + length - len(body),
 	}
-	w.receive(pub.topic, pub.payload, ack)
+	if pub.qos > 0 {
+		w.msg.ack = Ack{to: w, id: pub.id, qos: pub.qos}
+	}
+	w.receive(&w.msg)
+	w.msg = message{} // the packet's bytes are not to be held
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -63,10 +64,10 @@ type wireStream struct {
 func newWireStream(t testing.TB, stream []byte, hangUp bool) *wireStream {
 	client, broker := net.Pipe()
 	s := &wireStream{broker: broker}
-	s.conn = newWireConn(client, func(topic, payload []byte, ack Ack) {
-		s.seen = append(s.seen, describePublish(ack.qos, ack.id, topic, payload))
-		s.acks = append(s.acks, ack)
-	})
+	s.conn = newWireConn(client, func(m *message) {
+		s.seen = append(s.seen, describePublish(m.ack.qos, m.ack.id, m.topic, m.payload))
+		s.acks = append(s.acks, m.ack)
+	}, 0)
 	s.conn.sleep = func(time.Duration) {} // reads are paced in their own test
 	go func() {
 		broker.Write(stream) //nolint:errcheck // fails once the reader stops early
@@ -207,7 +208,7 @@ func TestWireConn_SendsEveryWriteInOrderAndFlushesOnClose(t *testing.T) {
 		b, _ := io.ReadAll(server)
 		received <- b
 	}()
-	c := newWireConn(client, nil)
+	c := newWireConn(client, nil, 0)
 	// Two writers, as paho's outgoing loop and its pinger are: each one's
 	// bytes must arrive whole and in its order.
 	var wg sync.WaitGroup
@@ -242,7 +243,7 @@ func TestWireConn_SendsEveryWriteInOrderAndFlushesOnClose(t *testing.T) {
 func TestWireConn_WriteFailsAfterTheConnectionBreaks(t *testing.T) {
 	client, server := net.Pipe()
 	server.Close()
-	c := newWireConn(client, nil)
+	c := newWireConn(client, nil, 0)
 	defer c.Close()
 	c.Write([]byte("lost")) // queued; the send fails
 	eventually(t, "the failed send reported", func() bool {
@@ -320,7 +321,7 @@ func TestWireConn_ReadsASteadyStreamEveryIntervalUnlessBehind(t *testing.T) {
 				c.chunks = append(c.chunks, tt.chunk)
 			}
 			received := 0
-			w := newWireConn(c, func(_, _ []byte, _ Ack) { received++ })
+			w := newWireConn(c, func(*message) { received++ }, 0)
 			defer w.Close()
 			w.now = func() time.Time { return time.Unix(0, 0).Add(c.now) }
 			w.sleep = func(d time.Duration) { c.now += d }
@@ -355,7 +356,7 @@ func BenchmarkWireConn_ReceiveAndAck(b *testing.B) {
 	}
 	pipe, broker := net.Pipe()
 	go io.Copy(io.Discard, broker) //nolint:errcheck // drains the acknowledgements
-	w := newWireConn(&repeatConn{Conn: pipe, chunk: encode(b, chunk...)}, func(_, _ []byte, ack Ack) { ack.send() })
+	w := newWireConn(&repeatConn{Conn: pipe, chunk: encode(b, chunk...)}, func(m *message) { m.ack.send() }, 0)
 	defer w.Close()
 	b.ReportAllocs()
 	// The steps of Read for one PUBLISH; Read itself returns only at a
@@ -368,5 +369,70 @@ func BenchmarkWireConn_ReceiveAndAck(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWireConn_ReadsPastAPayloadOverTheLimit is issue 10 item 7: a PUBLISH
+// past the limit is not buffered whole; it is handed over with its topic,
+// its size and the start of its payload, and acknowledged like any other.
+func TestWireConn_ReadsPastAPayloadOverTheLimit(t *testing.T) {
+	const limit = 1024
+	huge := strings.Repeat("x", 4<<20)
+	in := []packets.ControlPacket{
+		publishOf(1, 5, "sensors/s1/gas_lel/GT-1", huge),
+		publishOf(2, 6, "sensors/s1/gas_lel/GT-2", huge[:200<<10]),
+		publishOf(1, 7, "sensors/s1/gas_lel/GT-3", huge[:limit+1]), // fits the read buffer
+		publishOf(1, 8, "sensors/s1/gas_lel/GT-4", `{"v":1}`),
+		packets.NewControlPacket(packets.Pingresp),
+	}
+	client, broker := net.Pipe()
+	var got []string
+	var acks []Ack
+	var conn *wireConn
+	conn = newWireConn(client, func(m *message) {
+		got = append(got, fmt.Sprintf("%s size=%d kept=%d", m.topic, m.size, len(m.payload)))
+		acks = append(acks, m.ack)
+		if c := cap(conn.kept); c > 2*limit+64 {
+			t.Errorf("kept a buffer of %d bytes", c)
+		}
+	}, limit)
+	conn.sleep = func(time.Duration) {}
+	t.Cleanup(func() { conn.Close(); broker.Close() })
+	go broker.Write(encode(t, in...)) //nolint:errcheck // fails once the test ends
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, err := packets.ReadPacket(conn); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	want := []string{
+		fmt.Sprintf("sensors/s1/gas_lel/GT-1 size=%d kept=%d", len(huge), deadLetterPayload),
+		fmt.Sprintf("sensors/s1/gas_lel/GT-2 size=%d kept=%d", 200<<10, deadLetterPayload),
+		fmt.Sprintf("sensors/s1/gas_lel/GT-3 size=%d kept=%d", limit+1, limit+1),
+		"sensors/s1/gas_lel/GT-4 size=7 kept=7",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("received\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+		t.Errorf("allocated %d bytes to read past %d", grown, len(huge)+200<<10)
+	}
+
+	for _, ack := range acks {
+		ack.send()
+	}
+	var sent []string
+	for range acks {
+		cp, err := packets.ReadPacket(broker)
+		if err != nil {
+			t.Fatalf("read acknowledgement: %v", err)
+		}
+		sent = append(sent, fmt.Sprintf("%T %d", cp, cp.Details().MessageID))
+	}
+	wantAcks := []string{"*packets.PubackPacket 5", "*packets.PubrecPacket 6", "*packets.PubackPacket 7", "*packets.PubackPacket 8"}
+	if !slices.Equal(sent, wantAcks) {
+		t.Fatalf("acknowledgements %q, want %q", sent, wantAcks)
 	}
 }

@@ -29,9 +29,11 @@ const (
 // A batch InfluxDB cannot take now (unreachable, timeout, 5xx, 429) goes to
 // the spool, and while the spool holds anything new batches go there too, so
 // that points reach InfluxDB in the order they were written; the spool is
-// replayed oldest first with backoff. A batch refused as malformed (400,
-// which includes 1.8's "partial write", 413, 422) cannot succeed on retry: it
-// is counted, logged at most once a second, and dropped.
+// replayed oldest first with backoff. A batch is cut at batch_size points or
+// batch_max_bytes, whichever comes first. A batch refused as malformed (400,
+// which includes 1.8's "partial write", 413, 422) cannot succeed on retry:
+// it is split in halves until the lines InfluxDB refuses are found, and only
+// those are counted, logged at most once a second, and dropped.
 type Writer struct {
 	spool    *Spool
 	m        *Metrics
@@ -39,9 +41,10 @@ type Writer struct {
 	client   influxdb2.Client
 	api      api.WriteAPIBlocking
 	size     int
+	maxBytes int
 	interval time.Duration
 	timeout  time.Duration
-	url      string
+	url      string // as it is logged, without its password
 
 	unacked sync.WaitGroup // acks written, not yet sent
 	// ackGate, when set, is called before a stored batch's acks are sent and
@@ -102,9 +105,10 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger,
 		m:        m,
 		log:      log,
 		size:     cfg.BatchSize,
+		maxBytes: int(cfg.BatchMaxBytes),
 		interval: cfg.FlushInterval.D(),
 		timeout:  cfg.Timeout.D(),
-		url:      cfg.URL,
+		url:      configs.RedactURL(cfg.URL),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan context.Context),
 		stopped:  make(chan error),
@@ -115,6 +119,9 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger,
 	}
 	if w.size <= 0 {
 		w.size = 5000
+	}
+	if w.maxBytes <= 0 {
+		w.maxBytes = configs.DefaultBatchMaxBytes
 	}
 	if w.interval <= 0 {
 		w.interval = time.Second
@@ -132,8 +139,27 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger,
 	w.retry = time.NewTimer(time.Hour)
 	w.retry.Stop()
 	m.SpoolBytes.Set(float64(spool.Bytes()))
+	w.reportDamage()
 	go w.run()
 	return w, nil
+}
+
+// maxDamageLogs bounds the log lines of damaged spool records; the count
+// says how many more there were.
+const maxDamageLogs = 10
+
+// reportDamage counts and logs the damaged records the spool skipped on open.
+func (w *Writer) reportDamage() {
+	damage := w.spool.Damage()
+	w.m.SpoolCorrupt.Add(float64(len(damage)))
+	for i, d := range damage {
+		if i == maxDamageLogs {
+			w.log.Error("more damaged spool records skipped", "records", len(damage)-i)
+			break
+		}
+		w.log.Error("damaged spool record skipped; its batch is lost, the batches after it are kept",
+			"path", d.Path, "offset", d.Offset, "bytes", d.Bytes)
+	}
 }
 
 // Write queues lines, whole line-protocol lines each ending in '\n', and
@@ -142,6 +168,13 @@ func NewWriter(cfg configs.InfluxDB, spool *Spool, m *Metrics, log *slog.Logger,
 func (w *Writer) Write(lines []byte, ack Ack) {
 	n := bytes.Count(lines, []byte{'\n'})
 	w.mu.Lock()
+	// Cut before lines would take the batch past its bytes; a message larger
+	// than that is a batch of its own.
+	cut := w.cur != nil && w.cur.points > 0 && len(w.cur.buf)+len(lines) > w.maxBytes
+	if cut {
+		w.full = append(w.full, w.cur)
+		w.cur = nil
+	}
 	if w.cur == nil {
 		w.cur = w.newBatchLocked()
 	}
@@ -153,13 +186,13 @@ func (w *Writer) Write(lines []byte, ack Ack) {
 		w.unacked.Add(1)
 		b.acks = append(b.acks, ack)
 	}
-	full := b.points >= w.size
-	if full {
+	if b.points >= w.size || len(b.buf) >= w.maxBytes {
 		w.full = append(w.full, b)
 		w.cur = nil
+		cut = true
 	}
 	w.mu.Unlock()
-	if full {
+	if cut {
 		select {
 		case w.kick <- struct{}{}:
 		default: // the goroutine is already due to look
@@ -173,7 +206,7 @@ func (w *Writer) newBatchLocked() *batch {
 		w.free = w.free[:n-1]
 		return b
 	}
-	return &batch{buf: make([]byte, 0, w.size*128)}
+	return &batch{buf: make([]byte, 0, min(w.size*128, w.maxBytes))}
 }
 
 // Close writes or spools every batch queued so far, within ctx, stops the
@@ -294,8 +327,8 @@ func (w *Writer) store(ctx context.Context, b *batch) {
 		w.toBacklog(b)
 		return
 	}
-	switch reason := w.post(ctx, b.buf, b.points); reason {
-	case "", FailMalformed:
+	switch w.write(ctx, b.buf) {
+	case "":
 		w.finish(b)
 	default:
 		w.toBacklog(b)
@@ -371,9 +404,7 @@ func (w *Writer) replay(ctx context.Context) {
 			w.backoff = 0
 			return
 		}
-		switch w.post(ctx, buf, bytes.Count(buf, []byte{'\n'})) {
-		case "", FailMalformed:
-		default:
+		if w.write(ctx, buf) != "" {
 			w.scheduleReplay()
 			return
 		}
@@ -420,28 +451,82 @@ func (w *Writer) scheduleReplay() {
 	w.retry.Reset(w.backoff)
 }
 
-// post writes buf to InfluxDB and returns "" on success or the failure
-// reason. A malformed batch is counted and logged here.
-func (w *Writer) post(ctx context.Context, buf []byte, points int) string {
+// write writes buf to InfluxDB and returns "" once every line is stored or
+// refused as malformed, or the reason why it cannot be written now. A batch
+// refused as malformed is split in halves until the refused lines are found,
+// so that one bad line does not cost the other sensors' points of its batch;
+// a line refused alone is dropped, counted and logged. A transient failure
+// on the way leaves the whole batch to be written again later, which
+// rewrites the lines already stored, harmlessly.
+func (w *Writer) write(ctx context.Context, buf []byte) string {
+	var r refusal
+	reason := w.bisect(ctx, buf, &r)
+	if reason != "" {
+		w.m.WriteFailures.WithLabelValues(reason).Inc()
+		if w.logs.allow(reason) {
+			w.log.Warn("influxdb write failed, batch spooled for retry", "url", w.url,
+				"points", bytes.Count(buf, []byte{'\n'}), "reason", reason, "err", r.err)
+		}
+		return reason
+	}
+	if r.points > 0 {
+		w.m.WriteFailures.WithLabelValues(FailMalformed).Inc()
+		w.m.PointsRefused.Add(float64(r.points))
+		if w.logs.allow(FailMalformed) {
+			w.log.Warn("influxdb refused points as malformed, dropped; the rest of the batch is stored",
+				"url", w.url, "points", r.points, "line", truncate(string(r.first)), "err", r.err)
+		}
+	}
+	return ""
+}
+
+// refusal gathers what write logs: the lines InfluxDB refused, the first of
+// them, and the last error.
+type refusal struct {
+	points int
+	first  []byte
+	err    error
+}
+
+// bisect posts buf, and when InfluxDB refuses it as malformed, each half.
+func (w *Writer) bisect(ctx context.Context, buf []byte, r *refusal) string {
+	err := w.post(ctx, buf)
+	reason := failure(err)
+	if err != nil {
+		r.err = err
+	}
+	if reason != FailMalformed {
+		return reason
+	}
+	lines := bytes.Count(buf, []byte{'\n'})
+	if lines <= 1 {
+		if r.points == 0 {
+			r.first = buf
+		}
+		r.points += max(lines, 1)
+		return ""
+	}
+	mid := bytes.IndexByte(buf[len(buf)/2:], '\n') + len(buf)/2 + 1
+	if mid == len(buf) { // the second half is one long line: split before it
+		mid = bytes.LastIndexByte(buf[:len(buf)-1], '\n') + 1
+	}
+	if reason := w.bisect(ctx, buf[:mid], r); reason != "" {
+		return reason
+	}
+	return w.bisect(ctx, buf[mid:], r)
+}
+
+// post writes buf to InfluxDB once and counts its points when it is stored.
+func (w *Writer) post(ctx context.Context, buf []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	start := time.Now()
 	err := w.api.WriteRecord(ctx, string(buf))
 	w.m.WriteDuration.Observe(time.Since(start).Seconds())
-	reason := failure(err)
-	if reason == "" {
-		w.m.PointsWritten.Add(float64(points))
-		return ""
+	if err == nil {
+		w.m.PointsWritten.Add(float64(bytes.Count(buf, []byte{'\n'})))
 	}
-	w.m.WriteFailures.WithLabelValues(reason).Inc()
-	if w.logs.allow(reason) {
-		msg := "influxdb write failed, batch spooled for retry"
-		if reason == FailMalformed {
-			msg = "influxdb refused batch as malformed, dropped"
-		}
-		w.log.Warn(msg, "url", w.url, "points", points, "reason", reason, "err", err)
-	}
-	return reason
+	return err
 }
 
 // failure classifies a write error as a failure reason, "" for none.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +26,12 @@ import (
 // status while status is not 204.
 type fakeInflux struct {
 	status atomic.Int32
-	mu     sync.Mutex
-	lines  []string
+	// refuse, when set, refuses (400) every body holding a line that
+	// contains it, as InfluxDB 2.x refuses a body with a line it cannot take.
+	refuse  atomic.Pointer[string]
+	maxBody atomic.Int64 // the largest body received
+	mu      sync.Mutex
+	lines   []string
 }
 
 func newFakeInflux(t testing.TB) (*fakeInflux, *httptest.Server) {
@@ -33,7 +39,13 @@ func newFakeInflux(t testing.TB) (*fakeInflux, *httptest.Server) {
 	f.status.Store(http.StatusNoContent)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if n := int64(len(body)); n > f.maxBody.Load() {
+			f.maxBody.Store(n)
+		}
 		status := int(f.status.Load())
+		if bad := f.refuse.Load(); bad != nil && strings.Contains(string(body), *bad) {
+			status = http.StatusBadRequest
+		}
 		if status != http.StatusNoContent {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
@@ -70,16 +82,21 @@ func newTestWriter(t *testing.T, url string, batch int, spoolMax int64) (*Writer
 
 func newTestWriterEvery(t *testing.T, url string, batch int, spoolMax int64, flush time.Duration) (*Writer, *Metrics) {
 	t.Helper()
+	return newTestWriterFor(t, configs.InfluxDB{
+		URL: url, Bucket: "db/autogen", BatchSize: batch,
+		FlushInterval: configs.Duration(flush),
+		Timeout:       configs.Duration(2 * time.Second),
+	}, spoolMax)
+}
+
+func newTestWriterFor(t *testing.T, cfg configs.InfluxDB, spoolMax int64) (*Writer, *Metrics) {
+	t.Helper()
 	spool, err := OpenSpool(t.TempDir(), spoolMax)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := NewMetrics(prometheus.NewRegistry())
-	w, err := NewWriter(configs.InfluxDB{
-		URL: url, Bucket: "db/autogen", BatchSize: batch,
-		FlushInterval: configs.Duration(flush),
-		Timeout:       configs.Duration(2 * time.Second),
-	}, spool, m, slog.New(slog.DiscardHandler))
+	w, err := NewWriter(cfg, spool, m, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,6 +321,148 @@ func BenchmarkWriter_Write(b *testing.B) {
 	}
 	if err := w.Close(context.Background()); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestWriter_CapsBatchBytes is issue 10 item 8: a batch is cut by bytes as
+// well as by points, below the body size InfluxDB takes.
+func TestWriter_CapsBatchBytes(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	const maxBytes = 500
+	w, _ := newTestWriterFor(t, configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen", BatchSize: 1000,
+		BatchMaxBytes: maxBytes, FlushInterval: configs.Duration(time.Hour)}, 0)
+	const n = 100
+	for i := range n {
+		w.Write([]byte(line(i)+"\n"), Ack{})
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.stored()); got != n {
+		t.Fatalf("stored %d points, want %d", got, n)
+	}
+	if got := f.maxBody.Load(); got > maxBytes {
+		t.Fatalf("a batch of %d bytes was sent, over batch_max_bytes %d", got, maxBytes)
+	}
+}
+
+// TestWriter_DropsOnlyTheLinesInfluxRefuses is issue 10 item 8: a batch
+// refused as malformed is split until the lines InfluxDB refuses are found;
+// only those are dropped and counted, the others are stored, and every
+// message is acknowledged.
+func TestWriter_DropsOnlyTheLinesInfluxRefuses(t *testing.T) {
+	f, srv := newFakeInflux(t)
+	bad := "sensor=bad"
+	f.refuse.Store(&bad)
+	w, m := newTestWriterFor(t, configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen", BatchSize: 20,
+		FlushInterval: configs.Duration(time.Hour)}, 0)
+	var acked atomic.Int32
+	var want []string
+	for i := range 20 {
+		l := line(i)
+		if i == 3 || i == 17 {
+			l = "gas,sensor=bad value=1 1"
+		} else {
+			want = append(want, l)
+		}
+		w.Write([]byte(l+"\n"), ackWith(func() { acked.Add(1) }))
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := f.stored()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("stored\n%s\nwant every line but the refused ones:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	checkWritten(t, m, acked.Load(), 20, 18, 2)
+}
+
+// checkWritten checks how many messages were acknowledged and how many
+// points counted as written and as refused.
+func checkWritten(t *testing.T, m *Metrics, acked, wantAcked int32, written, refused float64) {
+	t.Helper()
+	if acked != wantAcked {
+		t.Errorf("%d of %d messages acknowledged", acked, wantAcked)
+	}
+	if got := testutil.ToFloat64(m.PointsWritten); got != written {
+		t.Errorf("points written = %v, want %v", got, written)
+	}
+	if got := testutil.ToFloat64(m.PointsRefused); got != refused {
+		t.Errorf("points refused = %v, want %v", got, refused)
+	}
+}
+
+// TestWriter_StoresTheRestOfABatchWithAFieldTypeConflict is issue 10 item 8
+// against InfluxDB 1.8: one line of a batch conflicts with the type its
+// field already has in its measurement. 1.8 stores the others and answers
+// 400 "partial write", which counted the whole batch as malformed and
+// dropped; now the other sensors' points are stored and counted as written,
+// and the one line as refused. (2.x and a 413 refuse the whole batch: see
+// TestWriter_DropsOnlyTheLinesInfluxRefuses.)
+func TestWriter_StoresTheRestOfABatchWithAFieldTypeConflict(t *testing.T) {
+	influx := testenv.InfluxDB(t)
+	w, m := newTestWriterFor(t, configs.InfluxDB{URL: influx.URL, Bucket: influx.Bucket, BatchSize: 21,
+		FlushInterval: configs.Duration(time.Hour), Timeout: configs.Duration(10 * time.Second)}, 0)
+	now := time.Now().UnixNano()
+	w.Write([]byte(fmt.Sprintf("conflict,sensor=int value=1i %d\n", now)), Ack{})
+	w.Flush()
+	eventually(t, "the integer field stored", func() bool { return testutil.ToFloat64(m.PointsWritten) == 1 })
+	var acked atomic.Int32
+	for i := range 20 {
+		w.Write([]byte(fmt.Sprintf("gas,sensor=s%d value=%d.5 %d\n", i, i, now)), ackWith(func() { acked.Add(1) }))
+		if i == 10 {
+			w.Write([]byte(fmt.Sprintf("conflict,sensor=int value=2.5 %d\n", now+1)), ackWith(func() { acked.Add(1) }))
+		}
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := influx.Count(t, "SELECT COUNT(value) FROM gas"); n != 20 {
+		t.Fatalf("InfluxDB holds %d of the 20 other points", n)
+	}
+	checkWritten(t, m, acked.Load(), 21, 21, 1) // 1 written before, 20 in the batch
+}
+
+// TestWriter_CountsAndReplaysAroundADamagedSpoolRecord is issue 10 item 10
+// from the writer's side: the damaged record is counted and logged, and the
+// batches after it are written.
+func TestWriter_CountsAndReplaysAroundADamagedSpoolRecord(t *testing.T) {
+	dir := t.TempDir()
+	batches, path := spoolOf(t, dir, 10)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[recordHeader+len(batches[0])+recordHeader] ^= 0xff // the second batch's first byte
+	if err := os.WriteFile(path, data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	spool, err := OpenSpool(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, srv := newFakeInflux(t)
+	m := NewMetrics(prometheus.NewRegistry())
+	var logged strings.Builder
+	w, err := NewWriter(configs.InfluxDB{URL: srv.URL, Bucket: "db/autogen"}, spool, m,
+		slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(line(1)+"\n"), Ack{}) // a new batch waits behind the spool, and starts its replay
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.SpoolCorrupt); got != 1 {
+		t.Fatalf("corrupt spool records = %v, want 1", got)
+	}
+	if got := len(f.stored()); got != 10 {
+		t.Fatalf("stored %d points, want the 9 undamaged spooled ones and the new one", got)
+	}
+	if !strings.Contains(logged.String(), "damaged spool record skipped") {
+		t.Fatalf("no log line for the damaged record in %q", logged.String())
 	}
 }
 

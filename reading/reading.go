@@ -178,6 +178,13 @@ func appendEscaped(b []byte, s string, special *[256]bool) []byte {
 	return append(b, s[start:]...)
 }
 
+// The first and last times a Reading can carry: those whose UnixNano, the
+// time AppendLine writes, does not overflow (about 1677 to 2262).
+var (
+	MinTime = time.Unix(0, math.MinInt64)
+	MaxTime = time.Unix(0, math.MaxInt64)
+)
+
 // Valid reports whether v can be stored and evaluated: NaN and ±Inf cannot.
 func Valid(v float64) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0)

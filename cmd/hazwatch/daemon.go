@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -172,18 +171,14 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		"active", len(engine.Active()), "took", stats.Duration.Round(time.Millisecond))
 
 	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
-		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithMaxFutureSkew(cfg.MQTT.MaxFutureSkew.D()))
+		ingest.WithDefaultQoS(byte(cfg.MQTT.QoS)), ingest.WithTimeWindow(cfg.MQTT.MaxFutureSkew.D(), cfg.MQTT.MaxPastAge.D()))
 	if err != nil {
 		return fmt.Errorf("subscriptions: %w", err)
 	}
 	ingester := ingest.NewIngester(cfg.MQTT, matcher, writer, d.alarms, metrics, log)
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http listen: %w", err)
-	}
-	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Options{
+	srv, err := httpapi.NewServer(cfg.HTTP,
+		httpapi.New(httpapi.Options{
 			Token:      cfg.HTTP.Token,
 			Alerts:     engine,
 			Dispatcher: d.dispatcher,
@@ -194,11 +189,12 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 				}
 				return nil
 			},
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
+		}), reg, log)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
 	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "err", err)
 		}
 	}()
@@ -221,8 +217,8 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err := ingester.Start(runCtx); err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	log.Info("hazwatch running", "version", versionString(), "mqtt", cfg.MQTT.URL,
-		"influxdb", cfg.InfluxDB.URL, "http", ln.Addr().String(), "rules", len(cfg.Rules))
+	log.Info("hazwatch running", "version", versionString(), "mqtt", configs.RedactURL(cfg.MQTT.URL),
+		"influxdb", configs.RedactURL(cfg.InfluxDB.URL), "http", srv.Addr(), "rules", len(cfg.Rules))
 
 	<-ctx.Done()
 	log.Info("shutting down")

@@ -75,7 +75,7 @@ func pushDashboards(cfg *configs.Config, set *dashboards.Set, stdout, stderr io.
 		return 1
 	}
 	counts := dashboards.Tally(changes)
-	fmt.Fprintf(stdout, "%s: %d created, %d updated, %d unchanged\n", cfg.Grafana.URL,
+	fmt.Fprintf(stdout, "%s: %d created, %d updated, %d unchanged\n", configs.RedactURL(cfg.Grafana.URL),
 		counts[dashboards.Created], counts[dashboards.Updated], counts[dashboards.Unchanged])
 	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -127,11 +128,15 @@ func readFile(cfg *configs.Config, path string) ([]reading.Reading, error) {
 		return nil, err
 	}
 	defer f.Close()
-	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags)
+	// History is old and may be of any time: the window is as wide as a
+	// time.Duration goes; the decoders still refuse times UnixNano cannot hold.
+	const anyTime = math.MaxInt64
+	matcher, err := ingest.NewTopicMatcher(cfg.MQTT.Subscriptions, cfg.Kinds, cfg.InfluxDB.StaticTags,
+		ingest.WithTimeWindow(anyTime, anyTime))
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions: %w", err)
 	}
-	decoders := &ingest.Decoders{Kinds: cfg.Kinds, MaxFutureSkew: 100 * 365 * 24 * time.Hour}
+	decoders := &ingest.Decoders{Kinds: cfg.Kinds, MaxFutureSkew: anyTime, MaxPastAge: anyTime}
 	var out []reading.Reading
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)

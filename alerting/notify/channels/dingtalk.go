@@ -38,7 +38,7 @@ func newDingTalk(cfg configs.Channel, p *poster) (*dingTalk, error) {
 	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("url: %w", err)
+		return nil, fmt.Errorf("url: %w", withoutURL(err))
 	}
 	return &dingTalk{robot: r, parsed: u, secret: cfg.Secret, atMobiles: cfg.AtMobiles}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"hazwatch/configs"
@@ -28,10 +27,14 @@ type poster struct {
 }
 
 func newPoster(cfg configs.Channel, opts Options) *poster {
-	p := &poster{client: opts.Client, now: opts.Now, timeout: cfg.Timeout.D()}
-	if p.client == nil {
-		p.client = &http.Client{}
+	p := &poster{now: opts.Now, timeout: cfg.Timeout.D()}
+	// A copy, so that the caller's client keeps following redirects.
+	client := http.Client{}
+	if opts.Client != nil {
+		client = *opts.Client
 	}
+	client.CheckRedirect = noRedirects
+	p.client = &client
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -40,6 +43,11 @@ func newPoster(cfg configs.Channel, opts Options) *poster {
 	}
 	return p
 }
+
+// noRedirects makes a client return a 3xx reply as it is. A provider that
+// answers a POST with a redirect has not taken the message, and following it
+// would turn the POST into a GET that the next URL may well answer 200.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // reply is a provider's answer to one request.
 type reply struct {
@@ -76,7 +84,7 @@ func (p *poster) post(ctx context.Context, rawURL, contentType string, header ht
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
-		return reply{}, false, fmt.Errorf("build request: %w", err)
+		return reply{}, false, fmt.Errorf("build request: %w", withoutURL(err))
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -84,17 +92,12 @@ func (p *poster) post(ctx context.Context, rawURL, contentType string, header ht
 	req.Header.Set("Content-Type", contentType)
 	resp, err := p.client.Do(req)
 	if err != nil {
-		// url.Error repeats the whole URL, token included; keep only its cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return reply{}, true, fmt.Errorf("post to %s: %w", redact(rawURL), err)
+		return reply{}, true, fmt.Errorf("post to %s: %w", configs.RedactURL(rawURL), withoutURL(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	if err != nil {
-		return reply{}, true, fmt.Errorf("read reply from %s: %w", redact(rawURL), err)
+		return reply{}, true, fmt.Errorf("read reply from %s: %w", configs.RedactURL(rawURL), err)
 	}
 	return reply{status: resp.StatusCode, body: b}, false, nil
 }
@@ -127,17 +130,12 @@ func statusOnly(r reply) (bool, error) {
 	return false, nil
 }
 
-// redact drops the query and credentials of a URL for errors and logs: robot
-// webhooks carry their access token there, or (Feishu) in the path after /hook/.
-func redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(invalid URL)"
+// withoutURL returns the cause of a url.Error, which repeats the whole URL,
+// token included.
+func withoutURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
 	}
-	u.RawQuery = ""
-	u.User = nil
-	if i := strings.Index(u.Path, "/hook/"); i >= 0 {
-		u.Path = u.Path[:i] + "/hook/redacted"
-	}
-	return u.String()
+	return err
 }

@@ -2,9 +2,11 @@ package channels
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,17 +108,41 @@ func TestSend_BadURLIsPermanent(t *testing.T) {
 	if err == nil || retry {
 		t.Errorf("Send to an unparsable URL = (retry %v, %v), want a permanent error", retry, err)
 	}
+	ch, err = New(configs.Channel{Name: "w", Type: configs.ChannelWebhook, URL: "http://[::1/hook?access_token=t0ken"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.Send(context.Background(), &notify.Message{Alerts: []alerting.Event{gasAlert()}}); err == nil || strings.Contains(err.Error(), "t0ken") {
+		t.Errorf("Send to an unparsable URL = %v, want an error without the token", err)
+	}
 }
 
-func TestRedact(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://oapi.dingtalk.com/robot/send?access_token=abc", "https://oapi.dingtalk.com/robot/send"},
-		{"https://open.feishu.cn/open-apis/bot/v2/hook/6f1d-token", "https://open.feishu.cn/open-apis/bot/v2/hook/redacted"},
-		{"http://user:pw@127.0.0.1:9000/hazwatch", "http://127.0.0.1:9000/hazwatch"},
-	}
-	for _, tt := range tests {
-		if got := redact(tt.in); got != tt.want {
-			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
+// TestSend_RedirectIsAFailedSend is issue 10 item 13: a channel answering
+// 3xx has not taken the message. The client followed the redirect, turning
+// the POST into a GET that the next URL answered 200, and it counted as sent.
+func TestSend_RedirectIsAFailedSend(t *testing.T) {
+	var followed atomic.Bool
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		followed.Store(true)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(moved.Close)
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		for _, typ := range []string{configs.ChannelWebhook, configs.ChannelAlertmanager, configs.ChannelDingTalk} {
+			t.Run(fmt.Sprintf("%s/%d", typ, status), func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, moved.URL, status)
+				}))
+				t.Cleanup(srv.Close)
+				ch := newTestChannel(t, configs.Channel{Type: typ, URL: srv.URL}, srv)
+				retry, err := ch.Send(context.Background(), &notify.Message{Alerts: []alerting.Event{gasAlert()}})
+				if err == nil || retry {
+					t.Errorf("Send = (retry %v, %v), want a permanent error", retry, err)
+				}
+				if followed.Load() {
+					t.Error("the redirect was followed")
+				}
+			})
 		}
 	}
 }

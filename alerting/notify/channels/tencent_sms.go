@@ -51,7 +51,7 @@ func newTencentSMS(cfg configs.Channel, p *poster) (*tencentSMS, error) {
 	ep := orDefault(cfg.Endpoint, tencentDefaultEndpoint)
 	u, err := url.Parse(ep)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("endpoint %q is not an absolute URL", ep)
+		return nil, fmt.Errorf("endpoint %q is not an absolute URL", configs.RedactURL(ep))
 	}
 	return &tencentSMS{
 		named: named(cfg.Name), endpoint: ep, host: u.Host, region: orDefault(cfg.Region, tencentDefaultRegion),
