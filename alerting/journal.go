@@ -35,8 +35,10 @@ const (
 	// it, which holds back ingest rather than growing memory without end.
 	maxPendingBytes = 64 << 20
 	// groupCommitDelay lets appends gather before an fsync when nobody is
-	// waiting for one yet; a waiter gets its fsync at once.
-	groupCommitDelay = 2 * time.Millisecond
+	// waiting for one yet; a waiter gets its fsync at once. At 2 ms the
+	// fsyncs alone cost about a microsecond of CPU per reading at 30k
+	// readings/s (make loadbench).
+	groupCommitDelay = 10 * time.Millisecond
 )
 
 // Journal is the append-only log of readings and transitions in a directory.
@@ -56,6 +58,9 @@ type Journal struct {
 	started   bool
 	closed    bool
 	err       error // the first write failure; appends go on, durability does not
+
+	// hurry cuts the writer's wait for more records short: somebody waits.
+	hurry chan struct{}
 
 	// Owned by the writer goroutine.
 	file *os.File
@@ -86,7 +91,7 @@ func OpenJournal(dir string, log *slog.Logger) (*Journal, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	j := &Journal{dir: dir, log: log, done: make(chan struct{})}
+	j := &Journal{dir: dir, log: log, done: make(chan struct{}), hurry: make(chan struct{}, 1)}
 	j.cond = sync.NewCond(&j.mu)
 	return j, nil
 }
@@ -186,7 +191,12 @@ func (j *Journal) WaitDurable(seq uint64) error {
 	j.waiters++
 	defer func() { j.waiters-- }()
 	for j.durable < seq && j.err == nil && !j.closed {
-		j.cond.Broadcast() // wake the writer now rather than after its delay
+		// Wake the writer now rather than after its delay.
+		select {
+		case j.hurry <- struct{}{}:
+		default:
+		}
+		j.cond.Broadcast()
 		j.cond.Wait()
 	}
 	if j.durable >= seq {
@@ -236,9 +246,13 @@ func (j *Journal) write() {
 			return
 		}
 		if j.waiters == 0 && !j.closed {
-			// Let a few more records join this fsync.
+			// Let more records join this fsync, unless somebody starts
+			// waiting for it meanwhile.
 			j.mu.Unlock()
-			time.Sleep(groupCommitDelay)
+			select {
+			case <-time.After(groupCommitDelay):
+			case <-j.hurry:
+			}
 			j.mu.Lock()
 		}
 		buf, j.pending = j.pending, buf[:0]

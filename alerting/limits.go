@@ -75,8 +75,7 @@ func (e *Engine) admitNew(rs *ruleSet, now time.Time) error {
 		return &Refusal{RefusedSeriesLimit, fmt.Sprintf("%d series outside the catalogue already", a.extra)}
 	}
 	if rate := l.NewSeriesRate.PerSecond; rate > 0 {
-		// A token bucket that holds a minute's worth.
-		burst := math.Max(1, rate*60)
+		burst := math.Max(1, float64(l.NewSeriesBurst))
 		if a.last.IsZero() {
 			a.tokens = burst
 		} else if now.After(a.last) {

@@ -65,9 +65,9 @@ func TestAccept_Limits(t *testing.T) {
 		{"the catalogue's taken when unknown are refused", configs.Limits{UnknownSensors: configs.UnknownReject}, 0, catalogued, 0, ""},
 		{"series limit", configs.Limits{MaxSeries: 3}, 3, gasAt("junk", "X", 0, 5), 0, RefusedSeriesLimit},
 		{"series limit spares the catalogue", configs.Limits{MaxSeries: 3}, 3, catalogued, 0, ""},
-		{"new series rate", configs.Limits{NewSeriesRate: perMinute(60)}, 60, gasAt("junk", "X", 0, 5), 0, RefusedNewSeriesRate},
-		{"new series rate refills", configs.Limits{NewSeriesRate: perMinute(60)}, 60, gasAt("junk", "X", 1, 5), time.Second, ""},
-		{"new series rate spares the catalogue", configs.Limits{NewSeriesRate: perMinute(60)}, 60, catalogued, 0, ""},
+		{"new series rate", configs.Limits{NewSeriesRate: perMinute(60), NewSeriesBurst: 60}, 60, gasAt("junk", "X", 0, 5), 0, RefusedNewSeriesRate},
+		{"new series rate refills", configs.Limits{NewSeriesRate: perMinute(60), NewSeriesBurst: 60}, 60, gasAt("junk", "X", 1, 5), time.Second, ""},
+		{"new series rate spares the catalogue", configs.Limits{NewSeriesRate: perMinute(60), NewSeriesBurst: 60}, 60, catalogued, 0, ""},
 		{"long name", configs.Limits{MaxNameBytes: 16}, 0, gasAt(strings.Repeat("s", 17), "X", 0, 5), 0, RefusedNameTooLong},
 		{"long tag", configs.Limits{MaxNameBytes: 16}, 0, func() reading.Reading {
 			r := gasAt("s", "X", 0, 5)

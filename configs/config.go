@@ -353,8 +353,10 @@ type Limits struct {
 	UnknownSensors string `yaml:"unknown_sensors"`
 	// MaxSeries bounds the series of sensors the catalogue does not list.
 	MaxSeries int `yaml:"max_series"`
-	// NewSeriesRate bounds how fast such series may appear.
-	NewSeriesRate Rate `yaml:"new_series_rate"`
+	// NewSeriesRate bounds how fast such series may appear, once
+	// NewSeriesBurst of them have (a first start meets every sensor at once).
+	NewSeriesRate  Rate `yaml:"new_series_rate"`
+	NewSeriesBurst int  `yaml:"new_series_burst"`
 	// MaxNameBytes bounds a site, kind, sensor, tag or field name.
 	MaxNameBytes int `yaml:"max_name_bytes"`
 	// EvictAfter is how long a series the catalogue does not list may go

@@ -306,6 +306,7 @@ func (l *loader) applyDefaults() {
 	if c.Limits.NewSeriesRate.PerSecond == 0 {
 		c.Limits.NewSeriesRate, _ = parseRate("1000/m")
 	}
+	orDefault(&c.Limits.NewSeriesBurst, 20_000)
 	orDefault(&c.Limits.MaxNameBytes, 256)
 	orDefault(&c.Limits.EvictAfter, Duration(time.Hour))
 }

@@ -558,6 +558,9 @@ func (v *validator) misc() {
 	if v.c.Limits.MaxSeries < 0 {
 		v.fail("limits.max_series", "must not be negative")
 	}
+	if v.c.Limits.NewSeriesBurst < 0 {
+		v.fail("limits.new_series_burst", "must not be negative")
+	}
 	if v.c.Limits.MaxNameBytes < 0 {
 		v.fail("limits.max_name_bytes", "must not be negative")
 	}

@@ -301,14 +301,14 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 func TestWireConn_ReadsASteadyStreamEveryIntervalUnlessBehind(t *testing.T) {
 	small := encode(t, publishOf(1, 1, "sensors/s1/gas_lel/GT-1", `{"v":1}`))
 	half := encode(t, publishOf(1, 1, "big", strings.Repeat("x", readBuffer/2)))
-	ms := time.Millisecond
+	ms, iv := time.Millisecond, readInterval
 	tests := []struct {
 		name   string
 		chunk  []byte
 		gap    time.Duration
 		readAt []time.Duration
 	}{
-		{"steady stream, read every interval", small, ms, []time.Duration{0, 10 * ms, 20 * ms, 30 * ms}},
+		{"steady stream, read every interval", small, ms, []time.Duration{0, iv, 2 * iv, 3 * iv}},
 		{"broker pauses longer than the interval", small, 50 * ms, []time.Duration{0, 50 * ms, 100 * ms, 150 * ms}},
 		{"behind, read at once", half, ms, []time.Duration{0, ms, 2 * ms, 3 * ms}},
 	}

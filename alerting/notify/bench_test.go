@@ -42,3 +42,37 @@ func BenchmarkTick(b *testing.B) {
 		h.d.Tick(h.clock.Now())
 	}
 }
+
+// BenchmarkStorm measures what a red alarm elsewhere waits behind 2000
+// alerts of a storm that came just before it: from its Enqueue to its own
+// channel, through the pipeline's batches and their commits.
+func BenchmarkStorm(b *testing.B) {
+	cfg := configs.Notify{
+		Channels: channels("storm", "probe"),
+		Routes: []configs.Route{
+			{Match: configs.Matcher{"site": {"probe"}}, Channels: []string{"probe"}},
+			{Channels: []string{"storm"}},
+		},
+	}
+	h := newHarness(b, cfg, DispatcherOptions{IntakeSize: 4096})
+	probe, storm := h.chans["probe"], h.chans["storm"]
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // the storm's receiver keeps up
+		for {
+			select {
+			case <-storm.got:
+			case <-done:
+				return
+			}
+		}
+	}()
+	b.ResetTimer()
+	for n := range b.N {
+		for i := range 2000 {
+			h.d.Enqueue([]alerting.Event{fire("s"+strconv.Itoa(n)+"-"+strconv.Itoa(i), "storm-"+strconv.Itoa(i%40), "S"+strconv.Itoa(i), configs.LevelRed)})
+		}
+		h.d.Enqueue([]alerting.Event{fire("p"+strconv.Itoa(n), "probe", "P", configs.LevelRed)})
+		<-probe.got
+	}
+}
