@@ -32,12 +32,13 @@ const sendLinger = time.Millisecond
 // keeps sending while it keeps up. Without it each read system call of a
 // steady stream would return one or two messages, and the goroutine would
 // sleep and be woken for each: at 30k messages a second that cost a
-// quarter of the daemon's CPU. It is 2 ms, not the 10 ms it once was: at
-// 10 ms the wait alone was half of the 10 ms median from publish to webhook
-// that the storm benchmark allows under a steady 10k readings/s (12.8 ms
-// measured, 5.1 ms at 2 ms). A wireConn that falls behind reads again at
-// once, and so does one whose broker paused for longer, as a broker does
-// while it waits for acknowledgements.
+// quarter of the daemon's CPU. It is 4 ms, not the 10 ms it once was: at
+// 10 ms the wait alone took half of the 10 ms median from publish to
+// webhook allowed under a steady 10k readings/s (make stormbench: 12.8 ms
+// at 10 ms, 4–7 ms at 4 ms); at 2 ms the load benchmark paid about 2 µs of
+// CPU per reading more. A wireConn that falls behind reads again at once,
+// and so does one whose broker paused for longer, as a broker does while it
+// waits for acknowledgements.
 const readInterval = 4 * time.Millisecond
 
 // sendTimeout bounds each send. A broker that takes no bytes for that long
