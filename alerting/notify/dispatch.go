@@ -93,7 +93,10 @@ type Dispatcher struct {
 	roll       *rollup
 	groups     *groups
 	recipients map[string]*bucket // rate text + phone → budget
-	lastWarn   time.Time          // of the lag warning
+	commits    chan<- committing  // to the committer
+
+	// Owned by the committer goroutine.
+	lastWarn time.Time // of the lag warning
 }
 
 // NewDispatcher returns a dispatcher sending to chans (by channel name) as

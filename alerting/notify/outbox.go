@@ -300,25 +300,70 @@ func (w *batchWrite) empty() bool {
 	return len(w.entries) == 0 && len(w.alerts) == 0 && len(w.groups) == 0 && len(w.unacks) == 0 && !w.setCur
 }
 
+// encodedWrite is a batchWrite encoded, ready to be written by another
+// goroutine than the one that owns the state it was taken from.
+type encodedWrite struct {
+	entries, alerts, groups []keyValue
+	unacks                  []Ack
+	cursor                  uint64
+	setCur                  bool
+	nextID                  uint64
+}
+
+// keyValue is one record to put; a nil value deletes the key.
+type keyValue struct{ key, value []byte }
+
+// encode takes w's records as JSON.
+func (w *batchWrite) encode() (*encodedWrite, error) {
+	e := &encodedWrite{unacks: w.unacks, cursor: w.cursor, setCur: w.setCur, nextID: w.nextID}
+	for _, en := range w.entries {
+		v, err := json.Marshal(en)
+		if err != nil {
+			return nil, err
+		}
+		e.entries = append(e.entries, keyValue{entryKey(en.ID), v})
+	}
+	for id, t := range w.alerts {
+		kv := keyValue{key: []byte(id)}
+		if t != nil {
+			var err error
+			if kv.value, err = json.Marshal(t); err != nil {
+				return nil, err
+			}
+		}
+		e.alerts = append(e.alerts, kv)
+	}
+	for k, g := range w.groups {
+		kv := keyValue{key: []byte(k)}
+		if g != nil {
+			var err error
+			if kv.value, err = json.Marshal(g); err != nil {
+				return nil, err
+			}
+		}
+		e.groups = append(e.groups, kv)
+	}
+	return e, nil
+}
+
 // commit writes w in one transaction: one fsync for the whole batch.
-func (o *Outbox) commit(w *batchWrite) error {
+func (o *Outbox) commit(w *encodedWrite) error {
 	return o.db.Update(func(tx *bolt.Tx) error {
-		pending := tx.Bucket(bucketPending)
-		for _, e := range w.entries {
-			if err := putJSON(pending, entryKey(e.ID), e); err != nil {
-				return err
-			}
-		}
-		alerts := tx.Bucket(bucketAlerts)
-		for id, t := range w.alerts {
-			if err := putOrDelete(alerts, []byte(id), t, t == nil); err != nil {
-				return err
-			}
-		}
-		groups := tx.Bucket(bucketGroups)
-		for k, g := range w.groups {
-			if err := putOrDelete(groups, []byte(k), g, g == nil); err != nil {
-				return err
+		for _, set := range []struct {
+			bucket []byte
+			kvs    []keyValue
+		}{{bucketPending, w.entries}, {bucketAlerts, w.alerts}, {bucketGroups, w.groups}} {
+			b := tx.Bucket(set.bucket)
+			for _, kv := range set.kvs {
+				var err error
+				if kv.value == nil {
+					err = b.Delete(kv.key)
+				} else {
+					err = b.Put(kv.key, kv.value)
+				}
+				if err != nil {
+					return err
+				}
 			}
 		}
 		acks := tx.Bucket(bucketAcks)
@@ -341,13 +386,6 @@ func (o *Outbox) commit(w *batchWrite) error {
 	})
 }
 
-func putOrDelete(b *bolt.Bucket, key []byte, v any, del bool) error {
-	if del {
-		return b.Delete(key)
-	}
-	return putJSON(b, key, v)
-}
-
 func (o *Outbox) putAck(a Ack) error { return o.put(bucketAcks, []byte(a.ID), a) }
 
 func (o *Outbox) putSilence(s Silence) error { return o.put(bucketSilences, []byte(s.ID), s) }
@@ -364,14 +402,6 @@ func (o *Outbox) put(bucket, key []byte, v any) error {
 		return err
 	}
 	return o.db.Batch(func(tx *bolt.Tx) error { return tx.Bucket(bucket).Put(key, data) })
-}
-
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(key, data)
 }
 
 // entries returns the pending notifications in the order they were written.

@@ -89,6 +89,14 @@ func (d *Dispatcher) do(fn func()) bool {
 // closes.
 func (d *Dispatcher) run() {
 	defer close(d.closed)
+	commits := make(chan committing, 1)
+	committed := make(chan struct{})
+	go d.commitLoop(commits, committed)
+	defer func() {
+		close(commits)
+		<-committed
+	}()
+	d.commits = commits
 	for u := range d.in.ch {
 		d.gate.Lock()
 		batch := []unit{u}
@@ -126,12 +134,25 @@ func (d *Dispatcher) process(batch []unit) {
 		}
 	}
 	d.m.intake.Sub(float64(events))
-	d.commit(events)
+	c := committing{events: events, received: slices.Clone(d.received)}
 	for _, u := range batch {
 		if u.done != nil {
-			close(u.done)
+			c.done = append(c.done, u.done)
 		}
 	}
+	c.w, c.entries = d.prepare()
+	// The committer writes this batch while the next is decided: its fsyncs
+	// need not wait for the deciding, nor the deciding for them.
+	d.commits <- c
+}
+
+// committing is a batch on its way to the disk and then to the queues.
+type committing struct {
+	w        *encodedWrite // nil: nothing to write
+	entries  []*entry
+	events   int
+	received []time.Time
+	done     []chan struct{} // closed once committed and queued
 }
 
 // handle applies the events of one unit, then decides each: the alerts a
@@ -195,17 +216,44 @@ func (d *Dispatcher) tick(now time.Time) {
 	}
 }
 
-// commit writes the batch's changes in one transaction and hands its
-// entries to the queues. A failed commit still sends them: a notification
-// that might repeat after a crash beats one that never goes.
-func (d *Dispatcher) commit(events int) {
+// prepare takes the batch's changes and encodes them, on the pipeline
+// goroutine that owns the state they come from.
+func (d *Dispatcher) prepare() (*encodedWrite, []*entry) {
 	d.track.changes(d.b)
 	d.groups.changes(d.b)
 	w := d.b
 	w.nextID = d.nextID
 	if w.empty() {
-		return
+		return nil, nil
 	}
+	e, err := w.encode()
+	if err != nil {
+		// Every field encodes; were one not to, the batch is sent uncommitted.
+		d.log.Error("encode notifications for the outbox", slog.Any("err", err))
+	}
+	return e, w.entries
+}
+
+// commitLoop writes the batches in the order they come, one transaction
+// each, and hands their entries to the queues. A failed commit still sends
+// them: a notification that might repeat after a crash beats one that never
+// goes.
+func (d *Dispatcher) commitLoop(commits <-chan committing, done chan<- struct{}) {
+	defer close(done)
+	for c := range commits {
+		if c.w != nil {
+			d.commit(c)
+		} else if len(c.entries) > 0 {
+			d.queues.push(c.entries)
+		}
+		for _, ch := range c.done {
+			close(ch)
+		}
+	}
+}
+
+func (d *Dispatcher) commit(c committing) {
+	w := c.w
 	if w.setCur && d.opts.WaitDurable != nil {
 		if err := d.opts.WaitDurable(w.cursor); err != nil {
 			d.log.Error("notifying transitions the alert journal could not make durable", slog.Uint64("seq", w.cursor), slog.Any("err", err))
@@ -213,25 +261,25 @@ func (d *Dispatcher) commit(events int) {
 	}
 	if err := d.box.commit(w); err != nil {
 		d.m.commits.WithLabelValues("failed").Inc()
-		d.log.Error("commit notifications to the outbox", slog.Int("transitions", events), slog.Int("notifications", len(w.entries)), slog.Any("err", err))
+		d.log.Error("commit notifications to the outbox", slog.Int("transitions", c.events), slog.Int("notifications", len(c.entries)), slog.Any("err", err))
 	} else {
 		d.m.commits.WithLabelValues("ok").Inc()
 		if w.setCur {
 			d.cursor.Store(w.cursor)
 		}
 	}
-	if events > 0 {
-		d.m.batch.Observe(float64(events))
+	if c.events > 0 {
+		d.m.batch.Observe(float64(c.events))
 	}
 	var lag time.Duration
-	for _, r := range d.received {
+	for _, r := range c.received {
 		l := time.Since(r)
 		d.m.latency.WithLabelValues(StageCommitted).Observe(l.Seconds())
 		lag = max(lag, l)
 	}
 	if wall := time.Now(); lag > lagWarning && wall.Sub(d.lastWarn) >= lagWarnEvery {
 		d.lastWarn = wall
-		d.log.Warn("notification lags behind the readings", slog.Duration("lag", lag), slog.Int("batch", events))
+		d.log.Warn("notification lags behind the readings", slog.Duration("lag", lag), slog.Int("batch", c.events))
 	}
-	d.queues.push(w.entries)
+	d.queues.push(c.entries)
 }
