@@ -1,11 +1,9 @@
 package ingest
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,7 +57,7 @@ func TestIngest_EveryTransportStoresAndAcknowledges(t *testing.T) {
 					transport(c)
 					c.ClientID = "hazwatch-" + t.Name()
 				})
-				logs := &syncBuffer{}
+				logs := &testenv.SyncBuffer{}
 				ing.log = slog.New(slog.NewTextHandler(logs, nil))
 				ing.connectLogs = newLogLimiter(time.Second) // the daemon's is slower
 				if err := ing.Start(t.Context()); err != nil {
@@ -124,22 +122,4 @@ func TestIngest_EveryTransportStoresAndAcknowledges(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer that paho's goroutines and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,9 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"hazwatch/internal/testenv"
 )
 
 // servicesScript starts InfluxDB as scripts/demo.sh and loadbench.sh do,
@@ -47,7 +47,7 @@ func servicesInfluxDB(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start bash: %v", err)
@@ -90,24 +90,6 @@ func servicesInfluxDB(t *testing.T) string {
 		t.Fatalf("services.sh did not start InfluxDB within 90 s:\n%s", stderr.String())
 		return ""
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a process may write while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestReplay_AgainstTheInfluxDBOfServicesSh(t *testing.T) {
