@@ -47,7 +47,12 @@ type Journal struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	cond    *sync.Cond // signalled when pending grows, durable moves or the journal closes
+	// work wakes the writer: something was appended, a rotation asked for,
+	// or the journal closed. moved wakes everybody else: what was pending
+	// was taken (room for appends), a rotation done, durable moved, or
+	// the journal failed or closed. Appends signal only the writer, so
+	// that 30k appends a second do not wake a waiter each.
+	work, moved *sync.Cond
 	pending []byte     // framed records not yet handed to the writer
 	// rotations are the offsets in pending where a new segment starts.
 	rotations []rotation
@@ -92,7 +97,7 @@ func OpenJournal(dir string, log *slog.Logger) (*Journal, error) {
 		log = slog.Default()
 	}
 	j := &Journal{dir: dir, log: log, done: make(chan struct{}), hurry: make(chan struct{}, 1)}
-	j.cond = sync.NewCond(&j.mu)
+	j.work, j.moved = sync.NewCond(&j.mu), sync.NewCond(&j.mu)
 	return j, nil
 }
 
@@ -166,12 +171,12 @@ func (j *Journal) createSegment(first uint64) (*os.File, error) {
 func (j *Journal) append(enc func(b []byte, seq uint64) []byte) uint64 {
 	j.mu.Lock()
 	for len(j.pending) > maxPendingBytes && !j.closed {
-		j.cond.Wait()
+		j.moved.Wait()
 	}
 	j.last++
 	seq := j.last
 	j.pending = frame(j.pending, func(b []byte) []byte { return enc(b, seq) })
-	j.cond.Broadcast()
+	j.work.Signal()
 	j.mu.Unlock()
 	return seq
 }
@@ -196,8 +201,8 @@ func (j *Journal) WaitDurable(seq uint64) error {
 		case j.hurry <- struct{}{}:
 		default:
 		}
-		j.cond.Broadcast()
-		j.cond.Wait()
+		j.work.Signal()
+		j.moved.Wait()
 	}
 	if j.durable >= seq {
 		return nil
@@ -223,9 +228,9 @@ func (j *Journal) rotate() uint64 {
 		j.rotations = append(j.rotations, rotation{offset: len(j.pending), first: j.rotateAt})
 	}
 	first := j.rotateAt
+	j.work.Signal()
 	for j.rotateAt == first && j.err == nil && !j.closed {
-		j.cond.Broadcast()
-		j.cond.Wait()
+		j.moved.Wait()
 	}
 	return first
 }
@@ -239,7 +244,7 @@ func (j *Journal) write() {
 	for {
 		j.mu.Lock()
 		for len(j.pending) == 0 && len(j.rotations) == 0 && !j.closed {
-			j.cond.Wait()
+			j.work.Wait()
 		}
 		if len(j.pending) == 0 && len(j.rotations) == 0 && j.closed {
 			j.mu.Unlock()
@@ -258,7 +263,7 @@ func (j *Journal) write() {
 		buf, j.pending = j.pending, buf[:0]
 		rots, j.rotations = j.rotations, rots[:0]
 		upto := j.last
-		j.cond.Broadcast() // appends blocked on a full pending may go on
+		j.moved.Broadcast() // appends blocked on a full pending may go on
 		j.mu.Unlock()
 
 		err := j.writeOut(buf, rots)
@@ -271,7 +276,7 @@ func (j *Journal) write() {
 		if err == nil {
 			j.durable = upto
 		}
-		j.cond.Broadcast()
+		j.moved.Broadcast()
 		j.mu.Unlock()
 	}
 }
@@ -298,7 +303,7 @@ func (j *Journal) writeOut(buf []byte, rots []rotation) error {
 		if j.rotateAt == r.first {
 			j.rotateAt = 0
 		}
-		j.cond.Broadcast()
+		j.moved.Broadcast()
 		j.mu.Unlock()
 	}
 	if err := j.writeChunk(buf[from:]); err != nil {
@@ -341,7 +346,8 @@ func (j *Journal) Close() error {
 	}
 	j.closed = true
 	started := j.started
-	j.cond.Broadcast()
+	j.work.Signal()
+	j.moved.Broadcast()
 	j.mu.Unlock()
 	if !started {
 		return nil
