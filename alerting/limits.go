@@ -37,29 +37,41 @@ type admission struct {
 }
 
 // Accept evaluates r as Observe does, once the limits let its series in:
-// the series of the catalogue's sensors always, the others while they are
-// accepted, fewer than limits.max_series, and not appearing faster than
-// limits.new_series_rate. A refused reading changes nothing.
+// names no longer than limits.max_name_bytes; the catalogue's sensors
+// always, the others while they are accepted, fewer than limits.max_series,
+// and not appearing faster than limits.new_series_rate. A refused reading
+// changes nothing.
 func (e *Engine) Accept(r *reading.Reading, now time.Time) ([]Event, error) {
 	rs := e.rules.Load()
-	if l := rs.limits.MaxNameBytes; l > 0 {
-		for _, name := range [...]string{r.Site, r.Kind, r.Sensor, r.Field} {
-			if len(name) > l {
-				return nil, &Refusal{RefusedNameTooLong, fmt.Sprintf("a name of %d bytes, limit %d", len(name), l)}
-			}
-		}
-		for _, t := range r.Tags {
-			if len(t.Key) > l || len(t.Value) > l {
-				return nil, &Refusal{RefusedNameTooLong, fmt.Sprintf("tag %.32q longer than %d bytes", t.Key, l)}
-			}
-		}
-	}
+	// Only a series not seen before is judged: a known one passed already.
 	return e.observeReading(r, func() (bool, error) {
+		if err := rs.checkNames(r); err != nil {
+			return false, err
+		}
 		if rs.known(r.Site, r.Sensor) {
 			return false, nil
 		}
 		return true, e.admitNew(rs, now)
 	})
+}
+
+// checkNames refuses names longer than limits.max_name_bytes.
+func (rs *ruleSet) checkNames(r *reading.Reading) error {
+	l := rs.limits.MaxNameBytes
+	if l <= 0 {
+		return nil
+	}
+	for _, name := range [...]string{r.Site, r.Kind, r.Sensor, r.Field} {
+		if len(name) > l {
+			return &Refusal{RefusedNameTooLong, fmt.Sprintf("a name of %d bytes, limit %d", len(name), l)}
+		}
+	}
+	for _, t := range r.Tags {
+		if len(t.Key) > l || len(t.Value) > l {
+			return &Refusal{RefusedNameTooLong, fmt.Sprintf("tag %.32q longer than %d bytes", t.Key, l)}
+		}
+	}
+	return nil
 }
 
 // admitNew takes a place for a new series the catalogue does not list.

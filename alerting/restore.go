@@ -44,7 +44,7 @@ func (e *Engine) record(s *series, ev *Event, below bool) {
 		if err != nil {
 			// An Event always encodes; were it not to, the record is left
 			// without its body and restoring skips it as malformed.
-			slog.Error("journal transition", "id", ev.ID, "err", err)
+			e.journal.log.Error("journal transition", "id", ev.ID, "err", err)
 		}
 		return out
 	})
