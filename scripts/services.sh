@@ -91,6 +91,27 @@ hz_start_hazwatch() {
 	fi
 }
 
+# hz_bench_config NAME QOS prints the head of a benchmark's config: data under
+# $HZ_RUN, the started broker with hazsim's topic layout at QoS QOS, and the
+# started InfluxDB in batches of 5000. The benchmark appends its rules.
+hz_bench_config() {
+	cat <<YAML
+data_dir: $HZ_RUN/data
+mqtt:
+  url: $HAZWATCH_MQTT_URL
+  client_id: hazwatch-$1
+  qos: $2
+  subscriptions:
+    - topic: sensors/{site}/{kind}/{sensor}
+      format: json
+influxdb:
+  url: $HAZWATCH_INFLUX_URL
+  bucket: hazwatch/autogen
+  batch_size: 5000
+  flush_interval: 1s
+YAML
+}
+
 hz_stop_all() {
 	local i pid deadline
 	for ((i = ${#HZ_PIDS[@]} - 1; i >= 0; i--)); do
