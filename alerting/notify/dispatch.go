@@ -259,15 +259,18 @@ func (d *Dispatcher) Reload(cfg configs.Notify, chans map[string]Channel) error 
 			return
 		}
 		for _, st := range d.track.alerts {
+			told := st.announced()
 			st.Routes = nil
-			if !st.firing() {
+			d.track.touch(st)
+			if !st.firing() || !told {
+				// Never told (silenced or inhibited all along): follow
+				// announces it on its new routes once nothing holds it.
 				continue
 			}
 			for _, ri := range d.routesFor(&st.Ev) {
 				rs := st.route(ri)
 				rs.Announced, rs.Level, rs.SentAt = true, st.Ev.Level, d.now
 			}
-			d.track.touch(st)
 		}
 	})
 	if !ok {

@@ -75,7 +75,7 @@ func (d *Dispatcher) dispatch(ri int, st *tracked, escalate bool, received time.
 	rs := st.route(ri)
 	d.track.touch(st)
 	if escalate {
-		rs.Escalated = true
+		rs.Escalated, rs.EscalationTold = true, true
 	} else {
 		rs.Level, rs.SentAt = st.Ev.Level, d.now
 	}

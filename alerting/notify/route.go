@@ -74,7 +74,7 @@ func (d *Dispatcher) send(r *configs.Route, channels []string, alerts []alerting
 		}
 		to := phones
 		if isSMS(typ) && len(phones) > 0 {
-			to = d.limitRecipients(r, name, phones, levelOf(alerts), d.now)
+			to = d.limitRecipients(r, name, phones, levelOf(alerts) == configs.LevelRed || allResolved(alerts), d.now)
 			if len(to) == 0 {
 				continue
 			}
@@ -103,11 +103,17 @@ func isSMS(channelType string) bool {
 	return channelType == configs.ChannelAliyunSMS || channelType == configs.ChannelTencentCloudSMS
 }
 
+// allResolved reports whether every alert of a message resolves: a phone
+// told an alert is firing is owed its resolve, whatever its budget.
+func allResolved(alerts []alerting.Event) bool {
+	return !slices.ContainsFunc(alerts, func(a alerting.Event) bool { return a.Status != alerting.StatusResolved })
+}
+
 // limitRecipients returns the phones still within r's recipient_rate_limit,
-// counting the others as dropped on channel. A red message goes to every
-// phone (and uses up their budget): a red alert must not be lost to the
-// storm before it.
-func (d *Dispatcher) limitRecipients(r *configs.Route, channel string, phones []string, level configs.Level, now time.Time) []string {
+// counting the others as dropped on channel. A message that must go,
+// always (red, or resolves owed), goes to every phone and uses up their
+// budget: a red alert must not be lost to the storm before it.
+func (d *Dispatcher) limitRecipients(r *configs.Route, channel string, phones []string, always bool, now time.Time) []string {
 	if r.RecipientRateLimit.PerSecond <= 0 {
 		return phones
 	}
@@ -119,7 +125,7 @@ func (d *Dispatcher) limitRecipients(r *configs.Route, channel string, phones []
 			b = newBucket(r.RecipientRateLimit)
 			d.recipients[key] = b
 		}
-		if b.allow(now) || level == configs.LevelRed {
+		if b.allow(now) || always {
 			out = append(out, p)
 			continue
 		}

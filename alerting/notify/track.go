@@ -40,6 +40,20 @@ type routeState struct {
 	Level     configs.Level `json:"level,omitempty"`
 	SentAt    time.Time     `json:"sent_at,omitzero"`
 	Escalated bool          `json:"escalated,omitempty"`
+	// EscalationTold says that the escalation channels were told the alert
+	// is firing; unlike Escalated a rise does not clear it, since they are
+	// owed its resolve all the same.
+	EscalationTold bool `json:"escalation_told,omitempty"`
+}
+
+// announced reports whether a firing message of the alert went on any route.
+func (t *tracked) announced() bool {
+	for _, rs := range t.Routes {
+		if rs.Announced {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *tracked) route(i int) *routeState {
@@ -199,6 +213,9 @@ func (d *Dispatcher) resolve(st *tracked, received time.Time) {
 			d.ungroup(ri, &st.Ev)
 		case sendResolved(&d.cfg.Routes[ri]):
 			d.dispatch(ri, st, false, received)
+			if rs.EscalationTold && d.cfg.Routes[ri].Escalate != nil {
+				d.dispatch(ri, st, true, received)
+			}
 		}
 	}
 }

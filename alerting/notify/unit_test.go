@@ -94,3 +94,60 @@ func TestUnit_TheCursorIsTheHighestSequence(t *testing.T) {
 		t.Errorf("cursor %d after a unit of sequences 27 and 26, want 27", got)
 	}
 }
+
+// The escalation channels told an alert is firing are told its resolve too,
+// even after a rise cleared the escalation.
+func TestResolve_ReachesTheEscalationChannels(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: channels("duty", "boss"),
+		Routes: []configs.Route{{
+			Channels: []string{"duty"},
+			Escalate: &configs.Escalate{After: configs.Duration(15 * time.Minute), Channels: []string{"boss"}},
+		}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	h.handle(fire("gas", "hx", "GT-03", configs.LevelYellow))
+	h.tick(16 * time.Minute)
+	h.handle(event("gas", "hx", "GT-03", alerting.StatusFiring, configs.LevelRed, configs.LevelYellow))
+	h.handle(resolved(event("gas", "hx", "GT-03", alerting.StatusFiring, configs.LevelRed, configs.LevelRed)))
+	h.tick(time.Second)
+	h.settled(0)
+	if got := describe(h.chans["boss"].drain()); !slices.Equal(got, []string{"gas firing yellow", "gas resolved red"}) {
+		t.Errorf("escalation channel told %q, want the firing and its resolve", got)
+	}
+}
+
+// A phone over its budget still gets the resolve of what it was told.
+func TestResolve_GoesPastTheRecipientLimit(t *testing.T) {
+	cfg := configs.Notify{
+		Channels: []configs.Channel{{Name: "sms", Type: configs.ChannelAliyunSMS}},
+		Routes: []configs.Route{{Channels: []string{"sms"}, Phones: []string{"+8613800000000"},
+			RecipientRateLimit: configs.Rate{PerSecond: 1.0 / 3600, Text: "1/h"}}},
+	}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	h.handle(fire("gas", "hx", "GT-03", configs.LevelYellow))
+	h.handle(resolved(event("gas", "hx", "GT-03", alerting.StatusFiring, configs.LevelYellow, configs.LevelYellow)))
+	h.settled(0)
+	if got := describe(h.chans["sms"].drain()); !slices.Equal(got, []string{"gas firing yellow", "gas resolved yellow"}) {
+		t.Errorf("told %q, want the firing and its resolve", got)
+	}
+}
+
+// A reload that changes the routes does not count an alert never told (it
+// was silenced) as told: it is announced once the silence ends, and its
+// resolve follows a firing.
+func TestReload_AnAlertNeverToldIsNotCountedAsTold(t *testing.T) {
+	cfg := configs.Notify{Channels: channels("duty"), Routes: []configs.Route{{Channels: []string{"duty"}}},
+		Silences: []configs.Silence{{Match: configs.Matcher{"sensor": {"GT-03"}}, From: t0, To: t0.Add(time.Minute)}}}
+	h := newHarness(t, cfg, DispatcherOptions{})
+	h.handle(fire("gas", "hx", "GT-03", configs.LevelRed))
+	cfg.Routes = []configs.Route{{Channels: []string{"duty"}, Repeat: configs.Duration(time.Hour)}}
+	if err := h.d.Reload(cfg, map[string]Channel{"duty": h.chans["duty"]}); err != nil {
+		t.Fatal(err)
+	}
+	h.tick(2 * time.Minute)
+	h.settled(0)
+	if got := describe(h.chans["duty"].drain()); !slices.Equal(got, []string{"gas firing red"}) {
+		t.Errorf("after the silence told %q, want the firing", got)
+	}
+}
