@@ -46,14 +46,14 @@ type Journal struct {
 	dir string
 	log *slog.Logger
 
-	mu      sync.Mutex
+	mu sync.Mutex
 	// work wakes the writer: something was appended, a rotation asked for,
 	// or the journal closed. moved wakes everybody else: what was pending
 	// was taken (room for appends), a rotation done, durable moved, or
 	// the journal failed or closed. Appends signal only the writer, so
 	// that 30k appends a second do not wake a waiter each.
 	work, moved *sync.Cond
-	pending []byte     // framed records not yet handed to the writer
+	pending     []byte // framed records not yet handed to the writer
 	// rotations are the offsets in pending where a new segment starts.
 	rotations []rotation
 	last      uint64 // sequence of the newest record appended

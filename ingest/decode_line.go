@@ -64,7 +64,8 @@ func (d *Decoders) decodeLines(payload []byte, base *reading.Reading, arrival ti
 			if key == nil {
 				break
 			}
-			if err := badName(reading.CheckFieldKey(string(key))); err != nil {
+			name := string(key)
+			if err := badName(reading.CheckFieldKey(name)); err != nil {
 				return out, err
 			}
 			var f float64
@@ -84,7 +85,7 @@ func (d *Decoders) decodeLines(payload []byte, base *reading.Reading, arrival ti
 				continue
 			}
 			out = append(out, r)
-			out[len(out)-1].Field, out[len(out)-1].Value = string(key), f
+			out[len(out)-1].Field, out[len(out)-1].Value = name, f
 		}
 		at, err := dec.Time(lineprotocol.Nanosecond, arrival)
 		if err != nil {
@@ -124,11 +125,12 @@ func (d *Decoders) lineTags(dec *lineprotocol.Decoder, r *reading.Reading) ([]re
 		if key == nil {
 			break
 		}
-		if err := badName(reading.CheckTagKey(string(key))); err != nil {
+		name := string(key)
+		if err := badName(reading.CheckTagKey(name)); err != nil {
 			return nil, err
 		}
 		var field *string
-		switch string(key) {
+		switch name {
 		case "site":
 			field = &r.Site
 		case "kind":
@@ -137,10 +139,10 @@ func (d *Decoders) lineTags(dec *lineprotocol.Decoder, r *reading.Reading) ([]re
 			field = &r.Sensor
 		}
 		if field != nil && *field != "" ||
-			field == nil && slices.ContainsFunc(tags, func(t reading.Tag) bool { return t.Key == string(key) }) {
+			field == nil && slices.ContainsFunc(tags, func(t reading.Tag) bool { return t.Key == name }) {
 			continue // the topic's or a static tag wins
 		}
-		tag := reading.Tag{Key: string(key), Value: string(value)}
+		tag := reading.Tag{Key: name, Value: string(value)}
 		if field != nil {
 			*field = tag.Value
 			continue

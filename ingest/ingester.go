@@ -186,6 +186,7 @@ func (r *receiver) handle(m *message, arrival time.Time) {
 		return
 	}
 	r.lines = r.lines[:0]
+	taken := 0
 	for n := range r.readings {
 		rd := &r.readings[n]
 		if r.obs != nil {
@@ -195,8 +196,9 @@ func (r *receiver) handle(m *message, arrival time.Time) {
 			}
 		}
 		r.lines = rd.AppendLine(r.lines)
-		r.m.Readings.Inc()
+		taken++
 	}
+	r.m.Readings.Add(float64(taken))
 	if len(r.lines) == 0 {
 		ack.send()
 		return
