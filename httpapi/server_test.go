@@ -110,7 +110,7 @@ func TestServer_CapsConnections(t *testing.T) {
 	go srv.Serve() //nolint:errcheck // ends with Close
 	t.Cleanup(func() { srv.Close() })
 	held := []net.Conn{dial(t, srv, ""), dial(t, srv, "")}
-	time.Sleep(100 * time.Millisecond) // both accepted
+	eventuallyTrue(t, func() bool { return testutil.ToFloat64(srv.open) == 2 }) // both accepted
 	third := dial(t, srv, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	if !closedWithin(third, 2*time.Second) {
 		t.Fatal("a connection past max_connections was kept open")

@@ -377,8 +377,9 @@ func TestIngest_RetainedMessageIsNotStoredAgainAfterARestart(t *testing.T) {
 			return testutil.ToFloat64(s.m.RetainedIgnored) == float64(restart+1)
 		})
 	}
-	s.w.Flush()
-	time.Sleep(200 * time.Millisecond) // what would be stored is, by now
+	if !s.w.WaitAcked(30 * time.Second) { // what would be stored is, by now
+		t.Fatal("the writer did not store what it took")
+	}
 	if n := count(); n != 1 {
 		t.Fatalf("GT-R has %d points after two restarts, want 1", n)
 	}
